@@ -1,0 +1,1 @@
+"""Compressed learning: Sequitur, lowering, vocabulary, GRU models and the online engine."""

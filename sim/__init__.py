@@ -1,0 +1,1 @@
+"""Trace-driven cache and prefetch simulator with a C core."""

@@ -1,0 +1,93 @@
+"""Trace file format: round trips, sessions, atomic writes and damaged files."""
+import os
+
+import numpy as np
+import pytest
+
+from tracer.errors import TraceFormatError
+from tracer.tracefile import HEADER_SIZE, TraceWriter, read_trace, write_trace
+
+
+def test_round_trip_events_sessions_meta(tmp_path):
+    path = tmp_path / "t.trace"
+    events = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.int64)
+    write_trace(path, "log", events, session_starts=[0, 3, 5], meta={"names": list("abcdefghij")})
+    trace = read_trace(path)
+    assert trace.kind == "log"
+    assert trace.events.tolist() == events.tolist()
+    assert trace.session_bounds() == [(0, 3), (3, 5), (5, 8)]
+    assert trace.event_name(4) == "e"
+    assert trace.flags is None
+    assert len(trace.checksum) == 64
+
+
+def test_mem_trace_keeps_flags(tmp_path):
+    path = tmp_path / "m.trace"
+    write_trace(path, "mem", [10, 11, 12], flags=[1, 0, 0])
+    trace = read_trace(path)
+    assert trace.flags.tolist() == [1, 0, 0]
+    assert trace.meta["block_size"] == 64
+
+
+def test_empty_trace_reads_back(tmp_path):
+    path = tmp_path / "e.trace"
+    write_trace(path, "events", [])
+    trace = read_trace(path)
+    assert trace.num_events == 0
+    assert trace.num_sessions == 0
+
+
+def test_chunked_writer_matches_whole_write(tmp_path):
+    events = np.arange(1000, dtype=np.int64) % 7
+    write_trace(tmp_path / "a.trace", "events", events, session_starts=[0, 400])
+    with TraceWriter(tmp_path / "b.trace", "events", meta={"created": read_trace(tmp_path / "a.trace").meta["created"]}) as writer:
+        writer.append(events[:100])
+        writer.append(events[100:400])
+        writer.new_session()
+        writer.append(events[400:])
+    assert read_trace(tmp_path / "a.trace").checksum == read_trace(tmp_path / "b.trace").checksum
+
+
+def test_writer_error_leaves_no_file(tmp_path):
+    path = tmp_path / "x.trace"
+    with pytest.raises(RuntimeError):
+        with TraceWriter(path, "events") as writer:
+            writer.append([1, 2, 3])
+            raise RuntimeError("crash while writing")
+    assert os.listdir(tmp_path) == []
+
+
+def test_truncated_file_is_rejected(tmp_path):
+    path = tmp_path / "t.trace"
+    write_trace(path, "events", np.arange(100))
+    data = path.read_bytes()
+    path.write_bytes(data[:-20])
+    with pytest.raises(TraceFormatError, match="truncated"):
+        read_trace(path)
+
+
+def test_corrupted_event_fails_checksum(tmp_path):
+    path = tmp_path / "t.trace"
+    write_trace(path, "events", np.arange(100))
+    data = bytearray(path.read_bytes())
+    data[HEADER_SIZE + 5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(TraceFormatError, match="checksum"):
+        read_trace(path)
+
+
+def test_newer_version_is_rejected(tmp_path):
+    path = tmp_path / "t.trace"
+    write_trace(path, "events", np.arange(10))
+    data = bytearray(path.read_bytes())
+    data[8] = 9
+    path.write_bytes(bytes(data))
+    with pytest.raises(TraceFormatError, match="version 9"):
+        read_trace(path)
+
+
+def test_not_a_trace_is_rejected(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("hello\n")
+    with pytest.raises(TraceFormatError, match="not a complearn trace"):
+        read_trace(path)

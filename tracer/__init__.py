@@ -1,0 +1,1 @@
+"""Recording and reading event traces: instrumentation backends, importers, trace files."""
