@@ -137,3 +137,18 @@ def test_ctrl_c_keeps_recorded_events(tmp_path):
     assert trace.meta["stopped"] == "interrupted"
     assert trace.meta["complete"] is False
     assert set(trace.names) == {"main", "spin", "puts@plt", "fflush@plt"}
+
+
+def test_pin_tool_build_failure(crash, tmp_path, capsys, monkeypatch):
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "pin").write_text("#!/bin/sh\nexit 1\n")
+    (kit / "pin").chmod(0o755)
+    monkeypatch.setenv("PIN_ROOT", str(kit))
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash, extra=("--backend", "pin")) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "building the Pin tool" in error
+    assert "not a Pin kit" in error
+    assert not out.exists()

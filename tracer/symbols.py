@@ -180,7 +180,10 @@ class Symbolizer:
         if mapping is None:
             return Callee(f"0x{address:x}@[anonymous]", "[anonymous]", address, False)
         symbols = self.image(mapping.path)
-        link_address = symbols.link_address(mapping.file_offset, address, mapping.start)
+        if mapping.link_address_given:
+            link_address = address - mapping.start + mapping.file_offset
+        else:
+            link_address = symbols.link_address(mapping.file_offset, address, mapping.start)
         if link_address is None:
             link_address = address - mapping.start + mapping.file_offset
         name = symbols.name_at(link_address)

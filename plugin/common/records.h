@@ -51,6 +51,9 @@ enum cl_record_kind {
 #define CL_PROT_READ 0x01u
 #define CL_PROT_WRITE 0x02u
 #define CL_PROT_EXEC 0x04u
+/* CL_KIND_MAP flag: file_offset holds the link-time address of the start
+   instead of a file offset (tools that only know the load bias: Pin). */
+#define CL_MAP_LINK_ADDRESS 0x80u
 
 /* CL_KIND_END flags */
 #define CL_END_STARTED 0x01u  /* the start symbol was reached */
