@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from tracer.records import FLAG_STORE, KIND_CALL, KIND_MEM
+from tracer.records import KIND_CALL, KIND_MEM
 from tracer.spool import ThreadSpools
 from tracer.symbols import Symbolizer
 
@@ -161,10 +161,16 @@ class MemCollector:
         self.mappings.append(mapping)
 
     def add(self, events):
-        mask = events.kinds == KIND_MEM
-        values, flags, tids = events.values[mask], events.flags[mask], events.tids[mask]
-        window = self.window.cut(len(values))
-        self.spools.append(values[window], (flags[window] & FLAG_STORE), tids[window])
+        values, flags, tids = events.values, events.flags, events.tids
+        if len(values) and (events.kinds[0] != KIND_MEM or events.kinds[-1] != KIND_MEM
+                            or not np.all(events.kinds == KIND_MEM)):
+            mask = events.kinds == KIND_MEM
+            values, flags, tids = values[mask], flags[mask], tids[mask]
+        if self.window.max_events is not None:
+            window = self.window.cut(len(values))
+            values, flags, tids = values[window], flags[window], tids[window]
+        # The tool sets no flag bit other than FLAG_STORE.
+        self.spools.append(values, flags, tids)
 
     @property
     def num_events(self):
