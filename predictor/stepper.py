@@ -54,10 +54,15 @@ class GRUStepper:
     ``ring_size`` is the largest rollback, in fed tokens, that must be possible
     (``reserve`` can grow it later). On CUDA the single step runs as a captured
     CUDA graph, so a step costs one graph launch instead of a dozen kernel launches.
+    ``threads``, if given, is passed to torch.set_num_threads (a process-wide
+    setting): a single step of a small model is a few small matrix-vector
+    products and often runs fastest on one CPU thread.
     """
 
-    def __init__(self, model, device=None, ring_size=1):
+    def __init__(self, model, device=None, ring_size=1, threads=None):
         self.device = resolve_device(device)
+        if threads is not None:
+            torch.set_num_threads(int(threads))
         self.n_hidden = model.n_hidden
         self.vocab_size = model.vocab_size
         self._load_weights(model)
