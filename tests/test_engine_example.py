@@ -80,6 +80,15 @@ def test_example_vocabulary_layout():
     assert VOCAB.max_token_length() == 13
 
 
+def test_example_vocabulary_from_sequitur_and_lowering():
+    from predictor.lowering import compress
+    compressed = compress(TRAIN, None, 3)
+    assert compressed.vocab.expansions == VOCAB.expansions
+    assert compressed.vocab.rules == VOCAB.rules
+    # lowered training sequence x 5 5 5 5 6 6 6 6 f 3 g 3 3
+    assert compressed.tokens.tolist() == [X, R5, R5, R5, R5, R6, R6, R6, R6, F, R3, G, R3, R3]
+
+
 def test_example_c_engine_step_by_step():
     engine = Engine(VOCAB, history=64)
     engine.bind(STREAM)
