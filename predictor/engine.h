@@ -59,6 +59,10 @@ int cl_engine_run(cl_engine *engine, const int64_t *events, int64_t n, int64_t *
 /* Hand the model's predicted token to the engine after CL_NEED_MODEL. */
 int cl_engine_predicted(cl_engine *engine, int64_t token);
 
+/* cl_engine_predicted(token) followed by cl_engine_run(), in one call. */
+int cl_engine_resume(cl_engine *engine, int64_t token, const int64_t *events, int64_t n,
+                     int64_t *pos, cl_request *request);
+
 /* Tokens to feed after CL_NEED_MODEL (capacity cl_engine_max_feed()). */
 const int64_t *cl_engine_feed_buffer(const cl_engine *engine);
 int64_t cl_engine_max_feed(const cl_engine *engine);

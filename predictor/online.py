@@ -191,16 +191,17 @@ def run_compressed(events, vocab, stepper, *, session_starts=None, trace_offset=
             stop = min(end, engine.position + CHUNK_EVENTS)
             request = engine.advance(stop)
             while request is not None:
-                if request.rollback:
-                    stepper.rollback(request.rollback)
+                event, rollback, tokens = request
+                if rollback:
+                    stepper.rollback(rollback)
                 call_ns = clock()
-                token = feed(request.tokens)
+                token = feed(tokens)
                 done_ns = clock()
                 model_ns += done_ns - call_ns
-                engine.predicted(token)
-                recorder.add(request.event, token, done_ns - last_ns)
-                last_ns = done_ns
-                request = engine.advance(stop)
+                if record:
+                    recorder.add(event, token, done_ns - last_ns)
+                    last_ns = done_ns
+                request = engine.resume(token, stop)
             if bar is not None:
                 bar.update(stop - bar.n)
     total_ns = clock() - begin_ns

@@ -98,7 +98,8 @@ def test_example_c_engine_step_by_step():
     for index in range(len(STREAM)):
         request = engine.advance(index + 1)
         if request is not None:
-            calls.append((request.event, request.rollback, request.tokens.tolist()))
+            event, rollback, tokens = request
+            calls.append((event, rollback, tokens.tolist()))
             engine.predicted(next(script))
             assert engine.advance(index + 1) is None
         length, cursor = engine.cursor()

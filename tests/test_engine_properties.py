@@ -180,3 +180,18 @@ def test_defaultk_rejects_k_zero():
     vocab = Vocabulary.from_events([0, 1])
     with pytest.raises(PredictorError, match="k >= 1"):
         run_defaultk(np.array([0, 1]), vocab, ScriptedStepper([1]), 0)
+
+
+def test_engine_call_order_errors():
+    from predictor.engine import Engine
+    engine = Engine(Vocabulary.from_events([0, 1]))
+    engine.bind(np.array([0, 1], dtype=np.int64))
+    engine.reset()
+    with pytest.raises(PredictorError, match="out of order"):
+        engine.predicted(1)
+    assert engine.advance(2) is not None
+    with pytest.raises(PredictorError, match="out of order"):
+        engine.advance(2)
+    with pytest.raises(PredictorError, match="outside the vocabulary"):
+        engine.predicted(-1)
+    assert engine.resume(1, 2) is not None

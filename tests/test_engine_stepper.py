@@ -139,9 +139,10 @@ def test_rollbacks_restore_state_of_c_prefix():
 
         request = engine.advance(len(events))
         while request is not None:
-            tokens = request.tokens.copy()
-            if request.rollback:
-                stepper.rollback(request.rollback)
+            _, rollback, tokens = request
+            tokens = tokens.copy()
+            if rollback:
+                stepper.rollback(rollback)
                 _, cursor = engine.cursor()
                 prefix = engine.tokens()[:cursor]
                 assert torch.allclose(stepper.hidden, hidden_from_scratch(model, prefix), atol=1e-5)
