@@ -1,10 +1,12 @@
-/* Online engine of compressed learning; see engine.h for the contract.
+/* Online engine of compressed learning; see engine.h for the contract. The
+ * algorithm numbers below are those of Guan et al., "Recurrent Neural Networks
+ * Meet Context-Free Grammar: Two Birds with One Stone" (ACM TKDD, 2026).
  *
  * Token recognition uses an Aho-Corasick automaton over the token expansions,
  * built once. Its state after an event is the longest suffix of the session's
- * events that is a prefix of some expansion, so the tokens whose expansion ends
- * at the event are the state's own token and the chain of dictionary links,
- * longest first. The first of them that starts at a token boundary of C wins.
+ * events that is a prefix of some expansion. The tokens whose expansion ends at
+ * the event are then the state's own token and the chain of dictionary links,
+ * longest first, and the first of them that starts at a token boundary of C wins.
  * Boundaries of the last few events are kept in a ring (bstart) so that test
  * is one load.
  *
@@ -21,7 +23,7 @@ struct cl_engine {
     int32_t n_tokens;
     int64_t *tok_offsets;   /* (n_tokens + 1) into tok_events */
     int64_t *tok_events;    /* expansions, concatenated */
-    int32_t max_len;        /* longest expansion, at least 1 */
+    int32_t max_len;        /* maximum expansion length, at least 1 */
 
     /* Aho-Corasick automaton, node 0 is the root */
     int32_t n_nodes;
@@ -47,7 +49,7 @@ struct cl_engine {
     int32_t pend_len, pend_i, has_pend, awaiting;
     int32_t pend_never;     /* the pending prediction is the unknown token: never matches */
 
-    int64_t *feed;          /* tokens to feed, capacity max_len + 1 */
+    int64_t *feed;          /* tokens to feed, capacity max_len + 2 */
     cl_counters count;
 };
 
@@ -218,7 +220,9 @@ cl_engine *cl_engine_new(int32_t n_tokens, const int64_t *offsets, const int64_t
     if (build_automaton(e, total) != 0)
         goto fail;
 
-    /* session buffers: C never needs more than 2 * max_len + 2 recent tokens */
+    /* Session buffers. The engine reads at most the last 2 * max_len + 1 tokens
+     * of C, because a model call comes at least every max_len events and a
+     * replacement removes fewer than max_len tokens. */
     e->bmask = pow2_at_least((uint64_t)e->max_len + 2) - 1;
     uint64_t keep = 2 * (uint64_t)e->max_len + 4;
     if (history > 0 && (uint64_t)history > keep)

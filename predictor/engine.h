@@ -7,7 +7,7 @@
  * event and starts at a token boundary of C, then compares the event with the
  * pending prediction. It stops and hands control back to the caller only when
  * the model has to run. The model itself (and its ring of hidden states) lives
- * with the caller; the engine only says how many fed tokens to undo and which
+ * with the caller; the engine only returns how many fed tokens to undo and which
  * tokens to feed.
  */
 #ifndef CL_ENGINE_H

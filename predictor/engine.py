@@ -1,9 +1,10 @@
 """The C online engine (tokenizer, prediction matching, rollback bookkeeping).
 
 This is the only module that touches the cffi module ``predictor._engine``. The C
-side runs the per-event loop of the paper's Algorithms 1 and 2 over a whole array
-of events and returns to Python only when the model has to run; see
-``predictor/engine.h`` for the exact rules and predictor.online for the driver.
+side runs the per-event loop of Algorithms 1 and 2 of Guan et al. (ACM TKDD,
+2026) over a whole array of events and returns to Python only when the model has
+to run. ``predictor/engine.h`` states the exact rules and predictor.online is the
+driver.
 
 A model call the engine needs is handed out as a tuple ``(event, rollback,
 tokens)``: ``event`` is the index in the bound event array of the event just
@@ -37,9 +38,9 @@ def vocabulary_arrays(vocab):
 class Engine:
     """Online tokenizer and prediction matcher for one vocabulary.
 
-    ``history`` is the number of recent tokens of C kept for ``tokens()``; the
-    default keeps only what the engine itself needs (about twice the longest
-    token), which is enough for running but not for inspecting a whole session.
+    ``history`` is the number of recent tokens of C kept for ``tokens()``. The
+    default keeps only what the engine itself needs (about twice the maximum
+    token length), enough for running but not for inspecting a whole session.
     """
 
     def __init__(self, vocab, history=0):

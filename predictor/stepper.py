@@ -44,6 +44,10 @@ def resolve_device(device=None) -> torch.device:
                              "torch: use --device cpu or leave the device unset")
     if resolved.type not in ("cpu", "cuda"):
         raise PredictorError(f"device {device!r} is not supported: use cpu or cuda")
+    if resolved.type == "cuda" and resolved.index is not None and \
+            resolved.index >= torch.cuda.device_count():
+        raise PredictorError(f"device {device!r} not found: torch sees "
+                             f"{torch.cuda.device_count()} CUDA GPUs")
     return resolved
 
 
