@@ -23,7 +23,7 @@ from predictor.errors import PredictorError
 log = logging.getLogger(__name__)
 
 # The per-token input projection table (vocabulary x 3 * hidden floats) is
-# precomputed when it fits in this many bytes; it saves one matrix-vector
+# precomputed when it fits in this many bytes. It saves one matrix-vector
 # product per step.
 INPUT_TABLE_MAX_BYTES = 256 * 2**20
 
@@ -145,7 +145,7 @@ class GRUStepper:
         return previous
 
     def _step(self, token):
-        """One GRU step (PyTorch's gate order r, z, n) writing the new state into the ring."""
+        """Run one GRU step (PyTorch's gate order r, z, n) and write the new state into the ring."""
         hidden_size = self.n_hidden
         h = self._ring[self._advance_slot()]  # (H,)
         if self._input_table is not None:

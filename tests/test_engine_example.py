@@ -1,4 +1,4 @@
-"""The paper's running example (its Figure 2(c)) through the C engine, the reference and run_compressed.
+"""The running example of Guan et al. (TKDD 2026, Figure 2(c)) through the C engine, the reference and run_compressed.
 
 Training sequence x (abcabcabcabcd)x4 (ae)x4 f abc g abcabc at FREQ 3 keeps the
 non-terminals 3 = abc, 5 = abcabcabcabcd and 6 = ae. Token ids: 0 unknown,
@@ -6,7 +6,7 @@ a..g = 1..7, x = 8, then rule 3 = 9, rule 5 = 10, rule 6 = 11. The event y of
 the test stream never occurs in training, so it becomes the unknown token.
 
 Test stream (times 1..18): x a b c a b a b d a y a b f a b c g.
-Scripted model answers, one per call, and what follows from the engine rules:
+Scripted model predictions, one per call, and what follows from the engine rules:
 
  t  event  C after the event (names)        cursor  model call
  1  x      x                                 1       feed [x] -> 5 (abcabcabcabcd)

@@ -14,14 +14,14 @@ from engine_helpers import oracle_stepper, random_session_starts, random_stream,
 
 
 def random_stepper(vocab, seed):
-    """A scripted model whose answer depends only on (seed, call number)."""
+    """A scripted model whose prediction depends only on (seed, call number)."""
     return ScriptedStepper(lambda call, history: random.Random(seed * 7919 + call).randrange(vocab.size))
 
 
 @settings(max_examples=150, deadline=None)
 @given(seed=st.integers(0, 2**31), length=st.integers(1, 200), oracle=st.booleans())
 def test_predictions_and_inputs_at_most_events(seed, length, oracle):
-    # Propositions 1 and 2 of the paper: predictions <= events, model inputs <= events
+    # Propositions 1 and 2 of Guan et al. (TKDD 2026): predictions <= events, model inputs <= events
     rng = random.Random(seed)
     alphabet = list(range(rng.randint(1, 4)))
     vocab = random_vocabulary(rng, alphabet)
@@ -52,7 +52,7 @@ def test_propositions_hold_with_many_rollbacks():
 
 
 def history_stepper(vocab):
-    """A scripted model whose answer is a function of what it has been fed."""
+    """A scripted model whose prediction is a function of what it has been fed."""
     return ScriptedStepper(lambda call, history: hash(history[-3:]) % vocab.size)
 
 
@@ -78,7 +78,7 @@ def test_terminal_vocabulary_equals_default1(seed, length):
 
 
 def test_default1_counts_by_hand():
-    # stream a b a b, model always answers b: events 2 (b) and 4 (b) are correct
+    # stream a b a b, model always predicts b: events 2 (b) and 4 (b) are correct
     vocab = Vocabulary.from_events([0, 1])  # tokens: 1 = a, 2 = b
     events = np.array([0, 1, 0, 1], dtype=np.int64)
     result = run_default1(events, vocab, ScriptedStepper(lambda call, history: 2), trace_offset=10,
