@@ -195,3 +195,37 @@ def test_engine_call_order_errors():
     with pytest.raises(PredictorError, match="outside the vocabulary"):
         engine.predicted(-1)
     assert engine.resume(1, 2) is not None
+
+
+def test_chunk_boundaries_change_nothing(monkeypatch):
+    # the run loop hands the C engine a chunk of events at a time; tiny chunks must agree
+    from predictor.reference_engine import run_reference
+    rng = random.Random(11)
+    vocab = random_vocabulary(rng, [0, 1, 2], max_length=6)
+    events = random_stream(rng, vocab, [0, 1, 2], 400)
+    monkeypatch.setattr("predictor.online.CHUNK_EVENTS", 7)
+    result = run_compressed(events, vocab, oracle_stepper(events, vocab, [150], 11),
+                            session_starts=[150])
+    reference = run_reference(events, vocab, oracle_stepper(events, vocab, [150], 11),
+                              session_starts=[150])
+    assert (result.predictions, result.model_inputs, result.rollbacks, result.correct) == \
+        (reference.predictions, reference.model_inputs, reference.rollbacks, reference.correct)
+
+
+def test_progress_bars_run(capsys):
+    vocab = Vocabulary.from_events([0, 1], nonterminals=[(1, (0, 1))])
+    events = np.array([0, 1] * 50, dtype=np.int64)
+    for run in (run_compressed, run_default1):
+        result = run(events, vocab, ScriptedStepper(lambda call, history: 3), progress=True)
+        assert result.events == 100
+    result = run_defaultk(events, vocab, ScriptedStepper(lambda call, history: 1), 3, progress=True)
+    assert result.events == 100
+    assert "event" in capsys.readouterr().err
+
+
+def test_vocabulary_without_terminals():
+    # every event is unknown: one model call per event, nothing correct
+    vocab = Vocabulary.from_events([])
+    events = np.array([5, 6, 7], dtype=np.int64)
+    result = run_compressed(events, vocab, ScriptedStepper([0, 0, 0]))
+    assert (result.predictions, result.model_inputs, result.correct) == (3, 3, 0)
