@@ -30,7 +30,8 @@ ffibuilder.set_source(
     '#include "cache.h"',
     sources=[(CSRC / name).as_posix() for name in SOURCES],
     include_dirs=[CSRC.as_posix()],
-    extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra"],
+    extra_compile_args=["-std=c99", "-O3", "-flto", "-Wall", "-Wextra"],
+    extra_link_args=["-O3", "-flto"],
 )
 
 if __name__ == "__main__":
