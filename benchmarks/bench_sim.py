@@ -2,8 +2,8 @@
 
 Usage: ``.venv/bin/python benchmarks/bench_sim.py [--accesses N] [--repeats R]``
 
-All three simulate a 32 KiB LRU cache with 64-byte lines on the same trace: the
-libquantum block sequence (shared data, 210,486 accesses) repeated to N accesses
+All three simulate a 32 KiB LRU cache with 64-byte lines on the same trace. It
+is the libquantum block sequence (210,486 accesses) repeated to N accesses
 (default 5,000,000). complearn and pycachesim model 64 sets of 8 ways;
 libCacheSim models a fully associative 32 KiB LRU cache of 64-byte objects (it
 has no set-associative mode), so its counts may differ slightly. Hit counts

@@ -1,8 +1,8 @@
 """cffi build script for the cache simulator core, module ``sim._cache``.
 
 Out-of-line API mode: ``pip install`` compiles the C99 sources in ``sim/csrc``.
-The cdef is the public part of ``csrc/cache.h`` (between its PUBLIC markers)
-with preprocessor lines removed, so the two cannot drift apart.
+The cdef is ``csrc/cache.h`` itself with its preprocessor lines removed, so
+the two cannot drift apart.
 """
 import pathlib
 
