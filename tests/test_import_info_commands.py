@@ -237,3 +237,11 @@ def test_import_mem_only_format_with_log_kind(tmp_path, capsys, fmt):
     status, _, errors = _run(capsys, "import", str(source), "-o", str(tmp_path / "o.trace"),
                              "--format", fmt, "--kind", "log")
     _assert_one_line_error(status, errors, f"format {fmt} produces mem traces")
+
+
+def test_info_rejects_negative_head(tmp_path, capsys):
+    path = _good_trace(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["info", str(path), "--head", "-2"])
+    assert info.value.code == 2
+    assert "invalid count '-2'" in capsys.readouterr().err

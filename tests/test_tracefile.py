@@ -111,5 +111,5 @@ def test_damaged_header_kind_is_rejected(tmp_path):
     data = bytearray(path.read_bytes())
     data[10] = 2  # the kind code of "calls"
     path.write_bytes(bytes(data))
-    with pytest.raises(TraceFormatError, match="header says kind calls, metadata says log"):
+    with pytest.raises(TraceFormatError, match="kind calls in the header does not match kind log"):
         read_trace(path)

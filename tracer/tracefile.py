@@ -339,8 +339,8 @@ def read_trace(path, verify=True) -> Trace:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise TraceFormatError(f"{path}: metadata block is not valid JSON ({error}); the file is corrupt") from None
     if meta.get("kind", kinds[kind_code]) != kinds[kind_code]:
-        raise TraceFormatError(f"{path}: header says kind {kinds[kind_code]}, metadata says "
-                               f"{meta['kind']}; the file is corrupt")
+        raise TraceFormatError(f"{path}: kind {kinds[kind_code]} in the header does not match kind "
+                               f"{meta['kind']} in the metadata; the file is corrupt, re-create it")
 
     if num_events:
         events = np.memmap(path, dtype=EVENT_DTYPE, mode="r", offset=events_offset, shape=(num_events,))

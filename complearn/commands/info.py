@@ -1,4 +1,6 @@
 """``complearn info``: describe a trace file, optionally with its first events."""
+import argparse
+
 from tracer.stats import count_distinct
 from tracer.tracefile import read_trace
 
@@ -8,8 +10,18 @@ HELP = "print a trace's kind, event and session counts, source, and optionally i
 
 def add_arguments(parser):
     parser.add_argument("trace", metavar="TRACE", help="trace file to describe")
-    parser.add_argument("--head", type=int, default=0, metavar="N",
+    parser.add_argument("--head", type=_count, default=0, metavar="N",
                         help="also print the first N events by name, one per line")
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected an integer >= 0")
+    return value
 
 
 def run(args) -> int:

@@ -1,8 +1,8 @@
 """Importers: turn event files made by other tools into complearn traces.
 
 Each format is one module with a ``read(path, sink, options)`` function that feeds
-events to an ``EventSink`` (see ``common``); ``IMPORTERS`` maps the format name to
-that function with the trace kinds it can produce. Adding a format means adding one
+events to an ``EventSink`` (see ``common``). ``IMPORTERS`` maps the format name to
+that function and the trace kinds it can produce. Adding a format means adding one
 module and one line to ``IMPORTERS``.
 """
 import dataclasses
@@ -81,7 +81,7 @@ def import_file(path, out_path, fmt, kind=None, column=None, address_values=Fals
         sink.flush()
         if sink.num_events == 0:
             raise ImportFormatError(
-                f"{path}: no events found; the file is empty or holds only blank or skipped lines")
+                f"{path}: no events found because the file is empty or contains only blank or skipped lines")
         writer.meta.update(sink.meta)
         writer.meta["names"] = sink.names
         num_sessions = len(writer.session_starts)

@@ -72,7 +72,7 @@ class EventSink:
     """Collect events from an importer and append them to a ``TraceWriter`` in chunks.
 
     For ``mem`` traces values are 64-byte block numbers with a load (0) or store (1)
-    flag; for the other kinds each event is a name, mapped to a dense id in order of
+    flag. For the other kinds each event is a name, mapped to a dense id in order of
     first appearance (``names[id]`` is the name).
     ``address_values`` makes ``add_token`` read byte addresses and store address >> 6.
     ``meta`` collects extra metadata the importer wants in the trace.

@@ -1,6 +1,6 @@
 """One column of a CSV file with a header row (LogHub ``*_structured.csv``).
 
-The chosen column (``EventId`` unless ``--column`` says otherwise) gives one event
+The chosen column (``EventId`` unless ``--column`` names another) gives one event
 per row. When that column is ``EventId``, the event templates are kept in
 ``meta["templates"]`` (a list aligned with ``meta["names"]``, ``None`` where no
 template is known): from an ``EventTemplate`` column in the same file, or else from

@@ -1,8 +1,8 @@
 """Pin pinatrace-style text: ``0x401a2c: R 0x7ffd5e4c8a38`` per memory access.
 
 The first field is the instruction address (ignored), then ``R`` (read) or ``W``
-(write) and the data address, optionally followed by the access size in bytes;
-without a size an access is taken as one block. Lines starting with ``#`` are
+(write) and the data address, optionally followed by the access size in bytes.
+Without a size an access counts as one block. Lines starting with ``#`` are
 comments, and ``#eof`` (which pinatrace writes when the program ends) stops reading.
 """
 import logging
@@ -31,8 +31,8 @@ def read_pinatrace(path, sink, options):
         is_store, address, size_bytes = _parse_access(text, path, line_number)
         sink.add_access(address, size_bytes, is_store)
 
-    # NOTE: pinatrace writes #eof only when the program exits normally, so its absence
-    # means the trace may stop early; the events read so far are still kept.
+    # NOTE: a file without #eof may stop early, for example when the traced program was
+    # killed. The accesses read so far are kept and meta["complete"] is False.
     sink.meta["complete"] = saw_eof
     if not saw_eof:
         log.warning("%s: no #eof line; the trace may be incomplete", path)

@@ -3,8 +3,8 @@
 Each line with its surrounding whitespace removed is one event. Blank lines are
 skipped, so a trailing empty line or a blank separator changes nothing. For ``mem``
 traces each line is a block number (decimal or ``0x`` hex), or a byte address with
-``address_values``; the text carries no load/store bit, so every access is recorded
-as a load.
+``address_values``. The text has no load/store bit, so every access is recorded as a
+load and ``meta["stores_known"]`` is False.
 """
 from tracer.importers.common import iter_lines
 
