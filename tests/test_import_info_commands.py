@@ -95,6 +95,7 @@ def test_round_trip_windows_csv(tmp_path, capsys, shared_data):
     assert status == 0
     assert lines == [f"imported 2000 log events (50 distinct) in 1 session to {out}"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "20")
+    assert _info_fields(lines[:8])["templates"] == "50 of 50 event ids"
     with open(source, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))[:20]
     assert _head_lines(lines, 20) == [row["EventId"] for row in rows]

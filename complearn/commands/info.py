@@ -71,8 +71,9 @@ def _describe_source(meta):
     return f"{source} ({', '.join(details)})" if details else str(source)
 
 
-# Per-kind extra lines. Each entry takes a Trace and returns lines built with _field;
-# add one function and one entry here for a new kind's details.
+# Per-kind extra lines, printed after the common fields. Each function takes a Trace
+# and returns lines built with _field. A new kind's details need one function and one
+# entry in KIND_EXTRAS.
 
 def _mem_lines(trace):
     lines = [_field("block size", f"{trace.meta.get('block_size', 64)} bytes")]
@@ -86,6 +87,16 @@ def _mem_lines(trace):
     return lines
 
 
+def _log_lines(trace):
+    templates = trace.meta.get("templates")
+    if templates is None:
+        return []
+
+    known = sum(template is not None for template in templates)
+    return [_field("templates", f"{known} of {len(trace.names)} event ids")]
+
+
 KIND_EXTRAS = {
+    "log": _log_lines,
     "mem": _mem_lines,
 }
