@@ -158,6 +158,11 @@ def test_csv_other_column_has_no_templates(tmp_path):
     assert "templates" not in trace.meta
 
 
+def test_csv_byte_order_mark_dropped(tmp_path):
+    _, trace = _import(tmp_path, "x.csv", "\ufeffEventId,Content\nE1,a\nE2,b\n", "csv")
+    assert _names(trace) == ["E1", "E2"]
+
+
 def test_csv_missing_column_lists_columns(tmp_path):
     with pytest.raises(ImportFormatError) as info:
         _import(tmp_path, "x.csv", STRUCTURED, "csv", column="Label")

@@ -27,16 +27,17 @@ def is_gzip(path) -> bool:
 def iter_lines(path, newline=None):
     """Yield ``(line_number, line)`` pairs of a UTF-8 text file, plain or gzip.
 
-    Line numbers start at 1. ``newline`` is passed to ``open`` (the ``csv`` module
+    Line numbers start at 1. A UTF-8 byte order mark at the start is dropped, so it
+    does not end up in the first CSV column name. ``newline`` is passed to ``open`` (the ``csv`` module
     needs ``""``). Raises ``ImportFormatError`` naming the file and the line when
     the file is not UTF-8 or the gzip stream is damaged.
     """
     line_number = 0
     try:
         if is_gzip(path):
-            handle = gzip.open(path, "rt", encoding="utf-8", newline=newline)
+            handle = gzip.open(path, "rt", encoding="utf-8-sig", newline=newline)
         else:
-            handle = open(path, "r", encoding="utf-8", newline=newline)
+            handle = open(path, "r", encoding="utf-8-sig", newline=newline)
         with handle:
             for line in handle:
                 line_number += 1
