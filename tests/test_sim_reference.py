@@ -2,8 +2,8 @@
 
 The model below restates the documented rules for one cache level (LRU or
 FIFO): prefetches arrive in (arrival, issue order), a demand miss on a line in
-flight makes that prefetch late, and each prefetcher issues exactly what its
-C module's comment says. Counters and final contents must agree exactly.
+flight makes that prefetch late, and each prefetcher issues the requests its
+C module's comment describes. Counters and final contents must agree exactly.
 """
 import numpy as np
 from hypothesis import given, settings
