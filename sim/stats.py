@@ -3,7 +3,9 @@
 Denominators (also in ``SimResult.to_dict()["denominators"]`` and under the table):
 
 - hit rate of a level = hits / accesses of that level (its demand lookups, which
-  are the misses of the level above);
+  are the misses of the level above). Prefetch fills passing through a lower
+  level are not counted there, so with a prefetcher a lower level sees fewer
+  accesses than without one;
 - misses per 1000 accesses = 1000 x misses of the level / accesses of the first
   level (the simulated trace accesses);
 - accuracy = useful / issued; coverage = useful / (useful + first-level demand
