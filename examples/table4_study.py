@@ -1,13 +1,12 @@
 #!/usr/bin/env python3
 """Reproduce a Table-4-style comparison (default-1, default-k, compressed) over many traces.
 
-The traces are those of Table 4 in Guan et al. (TKDD 2026), rebuilt from what this
-machine has: call and memory traces of the four example programs and of perl
-(recorded with ``complearn trace``), and real sequences from ``../shared/data``
-(LogHub Windows and Thunderbird log keys, DeepLog HDFS sessions and the DPC-2
-libquantum memory trace, loaded with ``complearn import``). Each trace is studied
-with ``complearn compare TRACE --out DIR`` and the results are merged with
-``complearn report DIR*/results.json``.
+The traces stand in for those of Table 4 in Guan et al. (TKDD 2026). Call and memory
+traces of the four example programs and of perl are recorded with ``complearn trace``.
+Real sequences from the data folder (``--data``) are loaded with ``complearn import``:
+LogHub Windows and Thunderbird log keys, DeepLog HDFS sessions and the DPC-2
+libquantum memory trace. Each trace is studied with ``complearn compare TRACE --out
+DIR``, and ``complearn report DIR*/results.json`` merges the results into one table.
 
 Usage::
 
@@ -46,7 +45,7 @@ class TraceSpec:
     import_args: tuple = ()  # input file and options for `complearn import`
 
     def make_command(self, trace_path, data_dir, max_events):
-        """The complearn argv that writes this trace to ``trace_path``."""
+        """Build the complearn arguments that write this trace to ``trace_path``."""
         if self.program:
             return ["trace", "--kind", self.kind, "-o", trace_path, "--max-events", max_events,
                     "--", *self.program]
@@ -54,12 +53,12 @@ class TraceSpec:
         return ["import", data_dir / source, "-o", trace_path, "--kind", self.kind, *options]
 
     def input_path(self, data_dir):
-        """The input file of an imported trace, None for a recorded one."""
+        """Return the input file of an imported trace, None for a recorded one."""
         return data_dir / self.import_args[0] if self.import_args else None
 
 
 def study_traces():
-    """Every trace of the study, in table order."""
+    """List every trace of the study, in table order."""
     specs = []
     for program in ("fluid", "wave", "tree", "molecule"):
         for kind in ("calls", "mem"):
@@ -81,7 +80,7 @@ def study_traces():
 
 
 def complearn_command(args):
-    """The argv that runs ``complearn`` with the Python running this script."""
+    """Build the argv that runs ``complearn`` with the Python running this script."""
     return [sys.executable, "-m", "complearn.cli", *map(str, args)]
 
 

@@ -130,7 +130,8 @@ def test_table4_leaves_out_missing_data(tmp_path, capsys):
     table4_study.main(["--dry-run", "--data", str(tmp_path / "none"), "--out", str(tmp_path),
                        "--only", "windows-log,fluid-calls"])
     out = capsys.readouterr().out
-    assert "# windows-log: input " in out and "not found, trace left out" in out
+    assert f"# windows-log: input {tmp_path}/none/loghub/Windows/Windows_2k.log_structured.csv " \
+        "not found, trace left out" in out
     assert sum(" compare " in line for line in out.splitlines()) == 1
 
 
