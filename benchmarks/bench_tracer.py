@@ -7,9 +7,9 @@ measures the wall time of:
 - ``valgrind --tool=none`` (the floor any Valgrind tool pays);
 - calls only: ``complearn trace --kind calls --images all`` into a trace file;
 - calls + memory: the complearn tool recording both, read by
-  ``tracer.records`` into zstd-compressed per-thread spools (the whole-run
-  memory trace file would be 9 bytes per event, too big to write for every
-  run here, so the compressed spool is what this measures);
+  ``tracer.records`` into zstd-compressed per-thread spools. A whole-run
+  memory trace file takes 9 bytes per event, too big to write for each run,
+  so this measures the compressed spool;
 - ``valgrind --tool=lackey --trace-mem=yes`` on an input ``LACKEY_SCALE``
   times smaller, its output to /dev/null, against the native time of that
   smaller input (lackey would take many minutes on the full input).

@@ -4,7 +4,8 @@
 records, reads them in bulk (``tracer.records``), collects them per thread
 (``tracer.collect``) and writes one trace file with ``TraceWriter``. A program
 that crashes, exits non-zero or is stopped (Ctrl-C, the event limit) still
-gives a trace of the events recorded so far; its metadata says how it ended.
+gives a trace of the events recorded so far, and its metadata records how it
+ended.
 
 Children created with fork() run untraced: the tool follows only the process
 it started, and a child's exec() runs natively.
@@ -48,8 +49,8 @@ def record(argv, kind, out_path, backend="valgrind", start_at="main", skip_event
     (default: on for memory traces). Returns ``out_path``.
 
     Raises ``TraceError`` for invalid arguments, a missing or non-ELF program, or
-    a start function that never ran, and ``BackendError`` when the backend is
-    missing or fails; in those cases no trace file is written.
+    a start function that never ran. Raises ``BackendError`` when the backend is
+    missing or fails. No trace file is written in those cases.
     """
     program = _check_arguments(argv, kind, out_path, skip_events, max_events, images)
     tool = get_backend(backend)
@@ -108,8 +109,8 @@ def resolve_program(name):
 
 
 def _tool_options(kind, start_at, skip_events, max_events, images):
-    # The tool applies the window when every record it writes is kept; with an
-    # image filter the window must count only the calls that pass the filter.
+    # The tool applies the window when every record it writes is kept. With an
+    # image filter, only calls that pass the filter count, so Python applies it.
     tool_window = kind == "mem" or "all" in images
     return ToolOptions(calls=kind == "calls", mem=kind == "mem", start_at=start_at,
                        skip=skip_events if tool_window else 0,
@@ -223,8 +224,8 @@ class _Run:
 def open_pipe():
     """Return ``(read_fd, write_fd)`` of a pipe enlarged to the system maximum.
 
-    The default 64 KiB pipe makes the tool block and switch to the reader 16
-    times per 1 MiB buffer it writes; a larger pipe keeps both running.
+    With the default 64 KiB pipe the tool blocks 16 times per 1 MiB buffer that
+    it writes, so a larger pipe keeps the tool and the reader running.
     """
     read_fd, write_fd = os.pipe()
     try:

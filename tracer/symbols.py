@@ -1,10 +1,10 @@
 """Offline symbolization of call targets with pyelftools.
 
-A callee address recorded at run time is turned into a link-time address with
-the load bias of the mapping that contains it (from the tool's mapping log),
-then named from the image's ``.symtab`` and ``.dynsym`` function symbols
-(``STT_FUNC`` and ``STT_GNU_IFUNC``) or as a PLT stub, decoded from the stub's
-``jmp *slot(%rip)`` and the relocation that fills that GOT slot.
+A callee address recorded at run time becomes a link-time address through the
+load bias of the mapping that contains it, taken from the tool's mapping log.
+The name comes from the image's ``.symtab`` and ``.dynsym`` function symbols
+(``STT_FUNC`` and ``STT_GNU_IFUNC``). A PLT stub is named after the relocation
+that fills the GOT slot its ``jmp *slot(%rip)`` reads.
 
 Only exact function entries get a name. A call target that is no symbol's
 entry (stripped code, a local function without a symbol) becomes an address id

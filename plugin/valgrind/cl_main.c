@@ -60,9 +60,9 @@ static Long clo_max = 0; /* 0 = no limit */
    helpers need no locks.
 
    Event records go into `buffer` at `cursor`. Memory accesses write their
-   records with inline IR (no helper call) and call buffer_full() only when
-   `cursor` reaches `limit`; buffer_full() applies the skip/max window and
-   writes the buffer out. `limit` is set so that the buffer never holds more
+   records with inline IR, without a helper call, and call buffer_full() only
+   when `cursor` reaches `limit`. buffer_full() applies the skip/max window
+   and writes the buffer out. `limit` is set so that the buffer never holds more
    records than the window still admits, and equals `buffer` while not
    recording, so every access then lands in buffer_full(), which drops it.
    The two spare records take the second record of an access that spans two
@@ -299,12 +299,12 @@ static void in_fork_child(ThreadId tid)
 
 /* ---- instrumentation ---- */
 
-static Bool name_matches(const HChar *name, const HChar *wanted)
+static Bool name_matches(const HChar *name, const HChar *expected)
 {
     /* Valgrind keeps symbol versions: "__libc_start_main@@GLIBC_2.34". */
-    SizeT length = VG_(strlen)(wanted);
+    SizeT length = VG_(strlen)(expected);
 
-    return VG_(strncmp)(name, wanted, length) == 0
+    return VG_(strncmp)(name, expected, length) == 0
         && (name[length] == '\0' || name[length] == '@');
 }
 
