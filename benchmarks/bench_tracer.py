@@ -5,7 +5,8 @@ measures the wall time of:
 
 - the native run;
 - ``valgrind --tool=none`` (the floor any Valgrind tool pays);
-- calls only: ``complearn trace --kind calls --images all`` into a trace file;
+- calls only: ``tracer.record.record(kind="calls", images=("all",))``, the
+  function behind ``complearn trace``, into a trace file;
 - calls + memory: the complearn tool recording both, read by
   ``tracer.records`` into zstd-compressed per-thread spools. A whole-run
   memory trace file takes 9 bytes per event, too big to write for each run,
@@ -31,7 +32,7 @@ import time
 import numpy as np
 
 from tracer.backends import ToolOptions, get_backend
-from tracer.record import open_pipe, resolve_program
+from tracer.record import open_pipe, record, resolve_program
 from tracer.records import Events, RecordReader
 from tracer.spool import ThreadSpools
 from tracer.tracefile import read_trace
@@ -71,10 +72,17 @@ def run_quiet(argv, env=None):
 
 
 def trace_calls(argv, folder):
+    # record() in this process: the complearn command would add the import
+    # time of every subcommand (torch among them) to each run.
     out = folder / "calls.trace"
-    subprocess.run([sys.executable, "-m", "complearn.cli", "trace", "--quiet", "--kind", "calls",
-                    "--images", "all", "-o", str(out), "--", *argv],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    with open(os.devnull, "w") as devnull:
+        saved = os.dup(1)
+        os.dup2(devnull.fileno(), 1)
+        try:
+            record(argv, "calls", out, images=("all",), progress=False)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
     events = read_trace(out, verify=False).num_events
     out.unlink()
     return events

@@ -110,3 +110,12 @@ def test_pin_sources_and_makefile_exist():
     assert '#include "../common/records.h"' in source
     assert "makefile.config" in (pin / "makefile").read_text()
     assert "TEST_TOOL_ROOTS := complearn_pin" in (pin / "makefile.rules").read_text()
+
+
+@pytest.mark.parametrize("variant", ["pie", "ibt", "now"])
+def test_numpy_tables_match_pyelftools(binaries, variant, monkeypatch):
+    import tracer.symbols
+
+    fast = ImageSymbols(str(binaries[variant])).names
+    monkeypatch.setattr(tracer.symbols, "_fast_layout", lambda elf: False)
+    assert ImageSymbols(str(binaries[variant])).names == fast
