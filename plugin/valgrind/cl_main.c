@@ -47,6 +47,8 @@
 extern Int VG_(safe_fd)(Int oldfd);
 
 #define BUFFER_RECORDS 65536
+/* Records past the limit that one superblock may write, see cl_instrument. */
+#define SPARE_RECORDS 1024
 
 /* Command-line options. */
 static Bool clo_calls = True;
@@ -65,8 +67,8 @@ static Long clo_max = 0; /* 0 = no limit */
    and writes the buffer out. `limit` is set so that the buffer never holds more
    records than the window still admits, and equals `buffer` while not
    recording, so every access then lands in buffer_full(), which drops it.
-   The two spare records take the second record of an access that spans two
-   blocks, written before the limit check. */
+   The spare records take what one superblock writes past the limit: the
+   second record of a spanning access, or a batch (see cl_instrument). */
 static Int out_fd = -1;
 static Bool output_closed = False; /* True once writing failed or ended */
 static Bool recording = False;
@@ -75,7 +77,7 @@ static Bool limit_reached = False;
 static Addr fallback_start = 0; /* main's address taken from __libc_start_main */
 static ULong events_seen = 0;    /* events since the start, skipped ones too */
 static ULong events_written = 0;
-static struct cl_record buffer[BUFFER_RECORDS + 2];
+static struct cl_record buffer[BUFFER_RECORDS + SPARE_RECORDS];
 static struct cl_record *cursor = buffer;
 static struct cl_record *limit = buffer;
 static ULong tid_word = 1ULL << 32; /* running thread id << 32, as in a record */
@@ -382,16 +384,109 @@ static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
     addStmtToIRSB(out, IRStmt_Dirty(flush));
 }
 
+/* Superblock batches. When a superblock has at most SPARE_RECORDS / 2
+   inline accesses, it checks once at its start that the buffer has room for
+   two records per access (calling buffer_full() when not), keeps the cursor
+   in an IR temporary, and stores it back before each side exit, each helper
+   call and its end. This saves a load, a store and a limit check per access.
+   NOTE: the records of a superblock that faults before its end are lost. */
+static IRTemp batch_cursor = IRTemp_INVALID;
+static IRTemp batch_tid = IRTemp_INVALID;
+
+static Int count_inline_accesses(IRSB *in, Int first)
+{
+    Int count = 0;
+
+    for (Int i = first; i < in->stmts_used; i++) {
+        IRStmt *statement = in->stmts[i];
+        if (statement == NULL)
+            continue;
+        if (statement->tag == Ist_WrTmp && statement->Ist.WrTmp.data->tag == Iex_Load)
+            count += 1;
+        else if (statement->tag == Ist_Store || statement->tag == Ist_LLSC)
+            count += 1;
+        else if (statement->tag == Ist_CAS)
+            count += 2;
+    }
+    return count;
+}
+
+static void begin_batch(IRSB *out, Int accesses)
+{
+    IRTemp at, end, need, full;
+    IRDirty *flush;
+
+    batch_cursor = batch_tid = IRTemp_INVALID;
+    if (accesses == 0 || 2 * accesses > SPARE_RECORDS)
+        return;
+    at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+    end = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&limit)));
+    need = add64(out, at, (ULong)accesses * 2 * sizeof(struct cl_record));
+    full = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpLT64U, IRExpr_RdTmp(end), IRExpr_RdTmp(need)));
+    flush = unsafeIRDirty_0_N(0, "buffer_full", VG_(fnptr_to_fnentry)(buffer_full), mkIRExprVec_0());
+    flush->guard = IRExpr_RdTmp(full);
+    flush->mFx = Ifx_Modify;
+    flush->mAddr = word((ULong)(HWord)&cursor);
+    flush->mSize = 8;
+    addStmtToIRSB(out, IRStmt_Dirty(flush));
+
+    batch_cursor = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+    batch_tid = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&tid_word)));
+}
+
+static void save_batch_cursor(IRSB *out)
+{
+    if (batch_cursor != IRTemp_INVALID)
+        store64(out, word((ULong)(HWord)&cursor), batch_cursor);
+}
+
+static void reload_batch_cursor(IRSB *out)
+{
+    if (batch_cursor != IRTemp_INVALID)
+        batch_cursor = assign(out, Ity_I64,
+                              IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+}
+
+static void add_batched_access(IRSB *out, IRExpr *address, Int size, Bool store)
+{
+    ULong header = CL_KIND_MEM | ((ULong)(store ? CL_FLAG_STORE : 0) << 8);
+    IRExpr *shift = IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT));
+    IRTemp at = batch_cursor, first_word, first, last_address, last, spans, spans64, step;
+
+    first_word = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(batch_tid), word(header)));
+    first = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address, shift));
+    last_address = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, address, word(size - 1)));
+    last = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, IRExpr_RdTmp(last_address), shift));
+
+    store64(out, IRExpr_RdTmp(at), first_word);
+    store64(out, IRExpr_RdTmp(add64(out, at, 8)), first);
+    store64(out, IRExpr_RdTmp(add64(out, at, 16)), first_word);
+    store64(out, IRExpr_RdTmp(add64(out, at, 24)), last);
+
+    spans = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpNE64, IRExpr_RdTmp(first), IRExpr_RdTmp(last)));
+    spans64 = assign(out, Ity_I64, IRExpr_Unop(Iop_1Uto64, IRExpr_RdTmp(spans)));
+    step = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, IRExpr_RdTmp(spans64),
+                                             IRExpr_Const(IRConst_U8(4))));
+    batch_cursor = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, 16)),
+                                                     IRExpr_RdTmp(step)));
+}
+
 static void add_access(IRSB *out, IRExpr *address, Int size, Bool store, IRExpr *guard)
 {
     IRExpr **args;
 
+    if (guard == NULL && batch_cursor != IRTemp_INVALID) {
+        add_batched_access(out, address, size, store);
+        return;
+    }
     if (guard == NULL) {
         add_inline_access(out, address, size, store);
         return;
     }
+    save_batch_cursor(out);
     args = mkIRExprVec_2(address, mkIRExpr_HWord(((HWord)size << 1) | (store ? 1 : 0)));
     add_helper(out, "on_access", on_access, 2, args, guard);
+    reload_batch_cursor(out);
 }
 
 /* Add the start hooks to a superblock that begins at guest address base. */
@@ -486,15 +581,21 @@ static IRSB *cl_instrument(VgCallbackClosure *closure, IRSB *in, const VexGuestL
 
     if (!started)
         add_start_hooks(out, (Addr)closure->nraddr);
+    batch_cursor = IRTemp_INVALID;
+    if (clo_mem)
+        begin_batch(out, count_inline_accesses(in, i));
 
     for (; i < in->stmts_used; i++) {
         IRStmt *statement = in->stmts[i];
         if (statement == NULL || statement->tag == Ist_NoOp)
             continue;
+        if (statement->tag == Ist_Exit)
+            save_batch_cursor(out);
         if (clo_mem)
             add_memory_hooks(out, in->tyenv, statement);
         addStmtToIRSB(out, statement);
     }
+    save_batch_cursor(out);
 
     /* With chasing off, a call instruction always ends the superblock. */
     if (clo_calls && in->jumpkind == Ijk_Call)
