@@ -154,13 +154,16 @@ class _Run:
             os.close(write_fd)
 
         previous = _install_sigint(self._on_sigint)
+        failed = True
         try:
             with os.fdopen(read_fd, "rb", buffering=0) as pipe:
                 reader = RecordReader(pipe.fileno(), source=f"the {self.tool.name} tool")
                 self._pump(reader)
                 self.header_seen = reader.header_seen
+            failed = False
         finally:
-            if self._process.poll() is None and self.stopped is not None:
+            # Nobody reads the pipe any more, so a tool still writing would block.
+            if self._process.poll() is None and (failed or self.stopped is not None):
                 self._process.kill()
             self.returncode = self._process.wait()
             _restore_sigint(previous)
