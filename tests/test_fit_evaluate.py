@@ -25,7 +25,7 @@ def _windows_trace(shared_data, path):
     return path
 
 
-def _hdfs_trace(shared_data, path, sessions=1200):
+def _hdfs_trace(shared_data, path, sessions=600):
     """Write the first DeepLog HDFS sessions as a log trace with session starts."""
     events, starts, names = [], [], {}
     with open(shared_data / "deeplog_hdfs" / "hdfs_train") as handle:
