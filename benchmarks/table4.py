@@ -6,7 +6,8 @@ online over the test stream (the second half of the trace). Prints a Markdown
 table and writes every figure to OUT/table4.json.
 
     python benchmarks/table4.py [--data ../shared/data] [--out /tmp/table4]
-                                [--preset default] [--traces windows,thunderbird,hdfs,libquantum]
+                                [--preset default] [--epochs N]
+                                [--traces windows,thunderbird,hdfs,libquantum]
 
 Candidate models are shared between the fits through their resumable training
 states (same trace, split, preset and seed), so each FREQ trains once.
@@ -76,7 +77,7 @@ def _share_states(source_dir, target_dir):
             shutil.copy2(state, target / state.name)
 
 
-def run_trace(name, data, out, preset):
+def run_trace(name, data, out, preset, epochs=None):
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     trace = folder / f"{name}.trace"
@@ -84,7 +85,8 @@ def run_trace(name, data, out, preset):
     timings = {}
 
     started = time.perf_counter()
-    fit(trace, folder / "default", method="default", preset=preset, progress=False)
+    fit(trace, folder / "default", method="default", preset=preset, epochs=epochs,
+        progress=False)
     timings["fit_default_s"] = time.perf_counter() - started
 
     rows = {}
@@ -94,13 +96,14 @@ def run_trace(name, data, out, preset):
         _share_states(previous, model_dir)
         started = time.perf_counter()
         fit(trace, model_dir, method="compressed", preset=preset, tolerance=tolerance,
-            progress=False)
+            epochs=epochs, progress=False)
         timings[f"fit_compressed_tol{tolerance:g}_s"] = time.perf_counter() - started
         previous = model_dir
         results = evaluate([folder / "default", model_dir], trace, progress=False)
         search = load_model(model_dir).info["freq_search"]
         rows[f"{tolerance:g}"] = {"runs": summary_rows(results), "freq_search": search}
-    return {"trace": name, "timings": timings, "tolerances": rows}
+    return {"trace": name, "preset": preset, "epochs": epochs, "timings": timings,
+            "tolerances": rows}
 
 
 def markdown(records) -> str:
@@ -128,13 +131,14 @@ def main():
     parser.add_argument("--out", default="/tmp/table4")
     parser.add_argument("--preset", default="default")
     parser.add_argument("--traces", default=",".join(TRACES))
+    parser.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     records = []
     for name in args.traces.split(","):
-        records.append(run_trace(name, pathlib.Path(args.data), out, args.preset))
+        records.append(run_trace(name, pathlib.Path(args.data), out, args.preset, args.epochs))
         (out / "table4.json").write_text(json.dumps(records, indent=1))
         print(f"{name}: {records[-1]['timings']}", flush=True)
     print(markdown(records))

@@ -84,6 +84,27 @@ def test_fits_with_same_seed_are_identical(windows, tmp_path):
     assert all(torch.equal(first[key], second[key]) for key in first)
 
 
+class Interrupt(Exception):
+    pass
+
+
+def test_fit_resumes_after_interruption(windows, tmp_path):
+    def stop_after_first(epoch, record):
+        if epoch == 1:
+            raise Interrupt()
+
+    with pytest.raises(Interrupt):
+        fit(windows["trace"], tmp_path / "m", method="default", preset="tiny", progress=False,
+            on_epoch_end=stop_after_first)
+    assert not (tmp_path / "m" / "model.json").exists()
+    fit(windows["trace"], tmp_path / "m", method="default", preset="tiny", progress=False)
+    resumed = load_model(tmp_path / "m")
+    uninterrupted = load_model(windows["default"].model_dir)
+    assert resumed.info["training"]["epochs"] == uninterrupted.info["training"]["epochs"]
+    first, second = uninterrupted.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(first[key], second[key]) for key in first)
+
+
 def test_search_records_every_tried_freq(windows):
     result = windows["compressed"]
     info = json.loads((windows["folder"] / "compressed" / "model.json").read_text())
