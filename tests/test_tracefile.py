@@ -113,3 +113,17 @@ def test_damaged_header_kind_is_rejected(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(TraceFormatError, match="kind calls in the header does not match kind log"):
         read_trace(path)
+
+
+def test_negative_event_value_is_rejected(tmp_path):
+    # A block number of -1 used to be written, and the simulator then counted its
+    # first access as a hit on an empty way.
+    path = tmp_path / "neg.trace"
+    with pytest.raises(TraceFormatError, match="event value -1 is negative"):
+        write_trace(path, "mem", [5, -1, 7], flags=[0, 0, 0])
+    assert not path.exists()
+    with pytest.raises(TraceFormatError, match="negative"):
+        with TraceWriter(tmp_path / "chunks.trace", "events") as writer:
+            writer.append([1, 2])
+            writer.append([-3])
+    assert os.listdir(tmp_path) == []

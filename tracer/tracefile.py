@@ -143,6 +143,12 @@ class TraceWriter:
     def append(self, events, flags=None):
         """Append a chunk of events (and their load/store flags for ``mem`` traces)."""
         events = np.ascontiguousarray(events, dtype=EVENT_DTYPE)
+        if events.shape[0] and int(events.min()) < 0:
+            # The simulator marks an empty cache way with -1, so a negative block would
+            # hit on empty ways; ids and block numbers are never negative.
+            raise TraceFormatError(
+                f"{self.path}: event value {int(events.min())} is negative; events are ids or "
+                f"block numbers >= 0")
         if self.has_flags:
             if flags is None:
                 raise TraceFormatError(f"{self.path}: a {self.kind} trace needs a flag per event")
