@@ -246,3 +246,17 @@ def test_info_rejects_negative_head(tmp_path, capsys):
         main(["info", str(path), "--head", "-2"])
     assert info.value.code == 2
     assert "invalid count '-2'" in capsys.readouterr().err
+
+
+def test_import_output_is_folder(tmp_path, capsys):
+    # An existing folder as -o used to end in an IsADirectoryError traceback.
+    source = tmp_path / "keys.txt"
+    source.write_text("a\nb\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    assert main(["import", str(source), "--format", "text", "-o", str(out_dir)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("complearn import: error:")
+    assert "is a folder" in error
+    assert os.listdir(out_dir) == []
+    assert sorted(os.listdir(tmp_path)) == ["keys.txt", "out"]

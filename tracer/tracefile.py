@@ -133,6 +133,9 @@ class TraceWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
             raise TraceFormatError(f"{self.path}: output folder {folder} does not exist")
+        if os.path.isdir(self.path):
+            raise TraceFormatError(f"{self.path}: is a folder; give a trace file name such as "
+                                   f"{os.path.join(self.path, 'out.trace')}")
         self._events_file = tempfile.NamedTemporaryFile(
             dir=folder, prefix=".trace-", suffix=".tmp", delete=False)
         self._events_file.write(b"\0" * HEADER_SIZE)
