@@ -120,3 +120,16 @@ def test_missing_trace(tmp_path, capsys):
     status, _, err = run_cli(capsys, tmp_path / "absent.trace")
     assert status == 1
     assert "trace file not found" in err
+
+
+def test_json_output_is_folder(mem_path, tmp_path, capsys):
+    # --json with a folder used to end in an IsADirectoryError traceback and left a
+    # temporary .sim-*.json file beside the folder.
+    out_dir = tmp_path / "results"
+    out_dir.mkdir()
+    status, _, err = run_cli(capsys, mem_path, "--json", out_dir)
+    assert status == 1
+    assert err.startswith("complearn simulate: error:")
+    assert "is a folder" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["mem.trace", "results"]
+    assert list(out_dir.iterdir()) == []

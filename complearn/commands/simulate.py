@@ -56,12 +56,23 @@ def run(args) -> int:
 
 def _write_json(path, data):
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise SimError(f"{path}: is a folder; give a file name for --json, such as "
+                       f"{os.path.join(path, 'sim.json')}")
     try:
         handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".sim-", suffix=".json",
                                              delete=False)
     except OSError as error:
         raise SimError(f"{path}: cannot write the JSON result ({error.strerror}); "
                        "check that the folder exists") from None
-    with handle:
-        json.dump(data, handle, indent=2)
-    os.replace(handle.name, path)
+
+    # The temporary file goes away on every path, so a failed write leaves nothing behind.
+    try:
+        with handle:
+            json.dump(data, handle, indent=2)
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise SimError(f"{path}: cannot write the JSON result ({error.strerror})") from None
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
