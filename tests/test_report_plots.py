@@ -1,6 +1,7 @@
 """Results schema, Markdown report, `complearn report` and the PNG plots, on synthetic results."""
 import dataclasses
 import json
+import os
 import re
 
 import numpy as np
@@ -380,3 +381,16 @@ def test_plot_all_skips_missing_sections(tmp_path, calls_results):
 def test_hit_rate_plot_needs_memory_study(tmp_path, calls_results):
     with pytest.raises(ResultsError, match="no 'hit_rate_vs_interval' data"):
         plots.plot_hit_rate_vs_interval(calls_results, tmp_path / "hit.png")
+
+
+def test_written_files_follow_umask(tmp_path, mem_results):
+    # results.json, the report and the plots used to keep tempfile's mode 0o600.
+    previous = os.umask(0o022)
+    try:
+        results.save_results(mem_results, tmp_path / "results.json")
+        report.write_report([mem_results], tmp_path / "report.md")
+        plots.plot_freq_search(mem_results, tmp_path / "freq.png")
+    finally:
+        os.umask(previous)
+    for name in ("results.json", "report.md", "freq.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name

@@ -1,5 +1,6 @@
 """``complearn simulate``: output, JSON, and one-line errors with exit status 1."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -133,3 +134,13 @@ def test_json_output_is_folder(mem_path, tmp_path, capsys):
     assert "is a folder" in err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["mem.trace", "results"]
     assert list(out_dir.iterdir()) == []
+
+
+def test_json_file_follows_umask(mem_path, tmp_path, capsys):
+    previous = os.umask(0o022)
+    try:
+        status, _, _ = run_cli(capsys, mem_path, "--json", tmp_path / "sim.json")
+    finally:
+        os.umask(previous)
+    assert status == 0
+    assert (tmp_path / "sim.json").stat().st_mode & 0o777 == 0o644

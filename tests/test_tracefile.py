@@ -127,3 +127,16 @@ def test_negative_event_value_is_rejected(tmp_path):
             writer.append([1, 2])
             writer.append([-3])
     assert os.listdir(tmp_path) == []
+
+
+def test_written_file_follows_umask(tmp_path):
+    # Traces used to keep tempfile's mode 0o600 after the rename into place.
+    previous = os.umask(0o022)
+    try:
+        write_trace(tmp_path / "a.trace", "events", [1, 2, 3])
+        os.umask(0o077)
+        write_trace(tmp_path / "b.trace", "events", [1, 2, 3])
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.trace").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.trace").stat().st_mode & 0o777 == 0o600

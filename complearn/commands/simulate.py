@@ -3,6 +3,7 @@ import json
 import os
 import tempfile
 
+from complearn.results import new_file_mode
 from sim.config import POLICIES
 from sim.core import PREFETCHER_IDS
 from sim.errors import SimError
@@ -70,6 +71,7 @@ def _write_json(path, data):
     try:
         with handle:
             json.dump(data, handle, indent=2)
+            os.fchmod(handle.fileno(), new_file_mode())
         os.replace(handle.name, path)
     except OSError as error:
         raise SimError(f"{path}: cannot write the JSON result ({error.strerror})") from None
