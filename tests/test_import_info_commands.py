@@ -85,6 +85,19 @@ def test_info_mem_from_text_has_unknown_stores(tmp_path, capsys):
     assert _info_fields(lines)["loads/stores"].startswith("unknown")
 
 
+def test_info_mem_from_csv_has_unknown_stores(tmp_path, capsys):
+    # A CSV column has no load/store bit, but info used to print "stores: 0".
+    source = tmp_path / "m.csv"
+    source.write_text("Block,Note\n10,a\n11,b\n")
+    out = tmp_path / "m.trace"
+    _run(capsys, "import", str(source), "-o", str(out), "--format", "csv", "--column", "Block",
+         "--kind", "mem")
+    _, lines, _ = _run(capsys, "info", str(out))
+    fields = _info_fields(lines)
+    assert fields["loads/stores"].startswith("unknown")
+    assert "stores" not in fields
+
+
 # round trips on the real data: info --head equals the first lines of the input
 
 def test_round_trip_windows_csv(tmp_path, capsys, shared_data):
