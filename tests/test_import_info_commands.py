@@ -35,7 +35,7 @@ def test_import_text_prints_summary(tmp_path, capsys):
     status, lines, errors = _run(capsys, "import", str(source), "-o", str(out), "--format", "text")
     assert status == 0
     assert errors == []
-    assert lines == [f"imported 3 events events (2 distinct) in 1 session to {out}"]
+    assert lines == [f"imported 3 events (2 distinct) in 1 session to {out} as an events trace"]
 
 
 def test_info_lists_fields_and_head(tmp_path, capsys):
@@ -106,7 +106,7 @@ def test_round_trip_windows_csv(tmp_path, capsys, shared_data):
     status, lines, _ = _run(capsys, "import", str(source), "-o", str(out), "--format", "csv",
                             "--column", "EventId")
     assert status == 0
-    assert lines == [f"imported 2000 log events (50 distinct) in 1 session to {out}"]
+    assert lines == [f"imported 2000 events (50 distinct) in 1 session to {out} as a log trace"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "20")
     assert _info_fields(lines[:8])["templates"] == "50 of 50 event ids"
     with open(source, encoding="utf-8", newline="") as handle:
@@ -118,7 +118,7 @@ def test_round_trip_hdfs_sessions(tmp_path, capsys, shared_data):
     source = shared_data / "deeplog_hdfs" / "hdfs_train"
     out = tmp_path / "h.trace"
     _, lines, _ = _run(capsys, "import", str(source), "-o", str(out), "--format", "sessions")
-    assert lines == [f"imported 95125 log events (14 distinct) in 4855 sessions to {out}"]
+    assert lines == [f"imported 95125 events (14 distinct) in 4855 sessions to {out} as a log trace"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "40")
     fields = _info_fields(lines[:7])
     assert fields["sessions"] == "4855"
@@ -131,7 +131,7 @@ def test_round_trip_dpc2_mem(tmp_path, capsys, shared_data):
     out = tmp_path / "d.trace"
     _, lines, _ = _run(capsys, "import", str(source), "-o", str(out), "--format", "text",
                        "--kind", "mem")
-    assert lines == [f"imported 210486 mem events (3086 distinct) in 1 session to {out}"]
+    assert lines == [f"imported 210486 events (3086 distinct) in 1 session to {out} as a mem trace"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "25")
     with gzip.open(source, "rt") as handle:
         first = [next(handle).strip() for _ in range(25)]
