@@ -160,8 +160,10 @@ def format_table(result: SimResult) -> str:
                 f"{_fmt(p.redundant)} | {_fmt(p.accuracy, True)} | {_fmt(p.coverage, True)} |"]
         out.append("")
         for row in result.improvement or []:
-            out.append(f"{row['name']}: hit rate {_fmt(row['hit_rate_delta'], True)} points against "
-                       f"no prefetching, misses reduced by {_fmt(row['miss_reduction'], True)}")
+            delta = row["hit_rate_delta"]
+            points = "n/a" if delta is None else f"{100 * delta:+.2f} percentage points"
+            out.append(f"{row['name']}: hit rate {points} against no prefetching, "
+                       f"misses reduced by {_fmt(row['miss_reduction'], True)}")
 
     out += ["", "Denominators:"] + [f"- {key} = {text}" for key, text in DENOMINATORS.items()]
     return "\n".join(out)

@@ -144,3 +144,12 @@ def test_json_file_follows_umask(mem_path, tmp_path, capsys):
         os.umask(previous)
     assert status == 0
     assert (tmp_path / "sim.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_improvement_line_in_percentage_points(mem_path, capsys):
+    # Hit rate goes from 0 to 1997 / 2000 with next-line (see the test above). The
+    # line used to read "hit rate 99.85 % points".
+    status, out, _ = run_cli(capsys, mem_path, "--prefetcher", "next-line")
+    assert status == 0
+    assert ("L1: hit rate +99.85 percentage points against no prefetching, "
+            "misses reduced by 99.85 %") in out.splitlines()
