@@ -30,7 +30,9 @@ def add_arguments(parser):
     parser.add_argument("--access-interval-ns", type=float, default=1.0, metavar="X",
                         help="ns between two accesses, to turn latencies into accesses (default 1)")
     parser.add_argument("--latency-ns", type=float, metavar="X",
-                        help="prefetch latency in ns, replacing the measured one (0: ideal)")
+                        help="prefetch latency in ns (default: each prediction's measured "
+                        "latency with --predictions, else 0, the ideal case where a request "
+                        "is ready for the next access)")
     parser.add_argument("--start", type=int, metavar="I",
                         help="first counted trace index; earlier accesses only warm the caches "
                         "(default: the prediction stream start, else 0)")
