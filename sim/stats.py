@@ -159,6 +159,8 @@ def format_table(result: SimResult) -> str:
                 f"{_fmt(p.late)} | {_fmt(p.useless)} | {_fmt(p.resident_at_end)} | "
                 f"{_fmt(p.redundant)} | {_fmt(p.accuracy, True)} | {_fmt(p.coverage, True)} |"]
         out.append("")
+        out.append(f"Prefetch delay: mean {p.mean_delay_accesses:.2f} accesses from request to "
+                   f"arrival, at {result.config['access_interval_ns']:g} ns per access")
         for row in result.improvement or []:
             delta = row["hit_rate_delta"]
             points = "n/a" if delta is None else f"{100 * delta:+.2f} percentage points"

@@ -153,3 +153,11 @@ def test_improvement_line_in_percentage_points(mem_path, capsys):
     assert status == 0
     assert ("L1: hit rate +99.85 percentage points against no prefetching, "
             "misses reduced by 99.85 %") in out.splitlines()
+
+
+def test_table_states_prefetch_delay(mem_path, capsys):
+    # The table showed no timing, so the latency behind "late" was invisible.
+    status, out, _ = run_cli(capsys, mem_path, "--prefetcher", "next-line", "--latency-ns", "25",
+                             "--access-interval-ns", "10")
+    assert status == 0
+    assert "Prefetch delay: mean 3.00 accesses from request to arrival, at 10 ns per access" in out
