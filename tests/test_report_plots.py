@@ -345,6 +345,20 @@ def test_report_command_writes_plots(tmp_path, mem_results):
         "fluid-mem-freq_search.png", "fluid-mem-hit_rate_vs_interval.png", "fluid-mem-timeline.png"]
 
 
+def test_report_plots_of_same_trace_kept_apart(tmp_path, calls_results):
+    # Two studies of one trace (two tolerances) used to write the same plot files,
+    # so the second silently replaced the first.
+    first = results.save_results(calls_results, tmp_path / "tol0.json")
+    calls_results["settings"]["tolerance_pct"] = 0.0
+    second = results.save_results(calls_results, tmp_path / "tol1.json")
+    plot_dir = tmp_path / "plots"
+    plot_dir.mkdir()
+    assert main(["report", str(first), str(second), "--plots", str(plot_dir)]) == 0
+    assert sorted(p.name for p in plot_dir.iterdir()) == [
+        "fluid-calls-2-freq_search.png", "fluid-calls-2-timeline.png",
+        "fluid-calls-freq_search.png", "fluid-calls-timeline.png"]
+
+
 # ---------------------------------------------------------------- plots
 
 def _assert_real_png(path):
