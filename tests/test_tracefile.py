@@ -1,10 +1,11 @@
 """Trace file format: round trips, sessions, atomic writes and damaged files."""
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
-from tracer.errors import TraceFormatError
+from tracer.errors import TraceError, TraceFormatError
 from tracer.tracefile import HEADER_SIZE, TraceWriter, read_trace, write_trace
 
 
@@ -140,3 +141,25 @@ def test_written_file_follows_umask(tmp_path):
         os.umask(previous)
     assert (tmp_path / "a.trace").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.trace").stat().st_mode & 0o777 == 0o600
+
+
+def test_unwritable_folder_raises_trace_error(tmp_path, monkeypatch):
+    # A folder the user cannot write to (a shared data folder) used to end in a
+    # PermissionError traceback. Root ignores file modes, so the refusal is simulated.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    with pytest.raises(TraceError, match="cannot write a trace in .*: Permission denied"):
+        write_trace(tmp_path / "t.trace", "events", [1, 2, 3])
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_rename_raises_trace_error(tmp_path, monkeypatch):
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(TraceError, match="writing the trace failed: Permission denied"):
+        write_trace(tmp_path / "t.trace", "mem", [1, 2, 3], flags=[0, 0, 1])
+    assert os.listdir(tmp_path) == []

@@ -38,7 +38,7 @@ from typing import Optional
 
 import numpy as np
 
-from tracer.errors import TraceFormatError
+from tracer.errors import TraceError, TraceFormatError
 
 MAGIC = b"CLTRACE\0"
 FORMAT_VERSION = 1
@@ -136,11 +136,16 @@ class TraceWriter:
         if os.path.isdir(self.path):
             raise TraceFormatError(f"{self.path}: is a folder; give a trace file name such as "
                                    f"{os.path.join(self.path, 'out.trace')}")
-        self._events_file = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=".trace-", suffix=".tmp", delete=False)
-        self._events_file.write(b"\0" * HEADER_SIZE)
-        if self.has_flags:
-            self._flags_file = tempfile.TemporaryFile(dir=folder)
+        try:
+            self._events_file = tempfile.NamedTemporaryFile(
+                dir=folder, prefix=".trace-", suffix=".tmp", delete=False)
+            self._events_file.write(b"\0" * HEADER_SIZE)
+            if self.has_flags:
+                self._flags_file = tempfile.TemporaryFile(dir=folder)
+        except OSError as error:
+            self._remove_temporary_files()
+            raise TraceError(f"{self.path}: cannot write a trace in {folder}: {error.strerror}; "
+                             "choose a folder you can write to") from None
         return self
 
     def append(self, events, flags=None):
@@ -172,13 +177,19 @@ class TraceWriter:
         try:
             if exc_type is None:
                 self._finish()
+        except OSError as error:
+            raise TraceError(f"{self.path}: writing the trace failed: {error.strerror}") from None
         finally:
+            self._remove_temporary_files()
+        return False
+
+    def _remove_temporary_files(self):
+        if self._flags_file is not None:
+            self._flags_file.close()
+        if self._events_file is not None:
             self._events_file.close()
-            if self._flags_file is not None:
-                self._flags_file.close()
             if os.path.exists(self._events_file.name):
                 os.unlink(self._events_file.name)
-        return False
 
     def _finish(self):
         out = self._events_file
