@@ -257,7 +257,7 @@ def test_markdown_table_calls_formatting(calls_results):
 
 def test_markdown_table_mem_has_simulator_columns(mem_results):
     rows = _table_rows(report.markdown_table([mem_results]))
-    assert rows[0][-5:] == ["Hit rate (%)", "MPKI", "Prefetch accuracy (%)", "Coverage (%)",
+    assert rows[0][-5:] == ["Hit rate (%)", "Misses / 1000 acc", "Prefetch accuracy (%)", "Coverage (%)",
                             "Late share (%)"]
     compressed = rows[4]
     assert compressed[2] == "compressed"
