@@ -2,10 +2,10 @@
 
 Usage: python benchmarks/bench_sequitur.py [--events N]
 
-Inputs: the DPC-2 libquantum block sequence as it is (210,486 events, not
-tiled, because a tiled copy would repeat exactly and flatter both programs), and a
-synthetic nested-repeat sequence of N events (default 500,000) with 10% of the
-events replaced by random symbols. Every build runs in a fresh child process,
+Inputs: the DPC-2 libquantum block sequence as it is (210,486 events). It is
+not tiled to 500,000 because a tiled copy repeats exactly and flatters both
+programs. The second input is a synthetic nested-repeat sequence of N events
+(default 500,000) with 10% of the events replaced by random symbols. Every build runs in a fresh child process,
 which reports its time and its peak resident memory above the memory held
 before the build (VmHWM after resetting it through /proc/self/clear_refs).
 The C core's time is the best of 3 builds (input checks and the copy into

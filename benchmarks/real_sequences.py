@@ -1,7 +1,8 @@
-"""Loaders for the real event sequences in ../shared/data used by the benchmarks.
+"""Loaders for the real event sequences the benchmarks read.
 
-Each returns ``(events, session_starts)`` with int64 events >= 0. Set
-COMPLEARN_SHARED_DATA to read the files from another folder.
+The files come from the data folder beside the repository (``shared/data``),
+or from the folder COMPLEARN_SHARED_DATA names. Each loader returns
+``(events, session_starts)`` with int64 events >= 0.
 """
 import csv
 import gzip
