@@ -131,6 +131,8 @@ static void push_index(builder *b, index_stack *stack, uint32_t item)
 /* Move every item of `from` onto `to`. */
 static void move_indices(builder *b, index_stack *from, index_stack *to)
 {
+    if (from->size == 0)
+        return;
     reserve(b, (void **)&to->items, &to->capacity, sizeof(uint32_t), to->size + from->size);
     memcpy(to->items + to->size, from->items, from->size * sizeof(uint32_t));
     to->size += from->size;

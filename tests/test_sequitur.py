@@ -1,6 +1,9 @@
 """Sequitur in C: known grammars, scikit-sequitur as the oracle, invariants, bad input."""
 import csv
 import gzip
+import pathlib
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -235,3 +238,17 @@ def test_grammar_rejects_missing_rule():
 def test_grammar_expand_rejects_bad_rule_number():
     with pytest.raises(GrammarError, match="rule 5 does not exist"):
         build_grammar(encode("abab")).expand(5)
+
+
+def test_sequitur_core_links_without_python(tmp_path):
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        pytest.skip("no C compiler (cc or gcc) on PATH")
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    driver = tmp_path / "sequitur_driver"
+    subprocess.run([compiler, "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror",
+                    "-I", str(repo / "predictor"), str(repo / "tests" / "c" / "sequitur_driver.c"),
+                    str(repo / "predictor" / "sequitur.c"), "-o", str(driver)], check=True)
+    output = subprocess.run([str(driver), "abbbabcbb"], check=True, capture_output=True,
+                            text=True).stdout
+    assert output.splitlines() == KNOWN_GRAMMARS["abbbabcbb"]
