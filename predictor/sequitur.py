@@ -7,8 +7,8 @@ numpy arrays.
 Symbol encoding, used by every grammar here and by :mod:`predictor.lowering`:
 a terminal is the event value itself (>= 0), the non-terminal of rule ``r`` is
 ``-(r + 1)``, and a session separator (only in rule 0) is :data:`SEPARATOR`.
-Rules are numbered breadth-first by first appearance from rule 0, the
-convention of Nevill-Manning's reference programs and of scikit-sequitur.
+Rules are numbered breadth-first by first appearance from rule 0, as
+scikit-sequitur numbers them, so the two can be compared rule by rule.
 """
 import numpy as np
 
