@@ -199,8 +199,9 @@ def build_grammar(events, session_starts=None) -> Grammar:
     events = check_events(events)
     starts = check_session_starts(session_starts, len(events))
     if len(events) + len(starts) > MAX_EVENTS:
-        raise GrammarError(f"{len(events)} events is more than Sequitur here accepts "
-                           f"({MAX_EVENTS}): build grammars of shorter pieces")
+        raise GrammarError(f"{len(events)} events and {len(starts)} sessions exceed the "
+                           f"maximum Sequitur input of {MAX_EVENTS} symbols: build "
+                           "grammars of shorter pieces")
 
     out = _ffi.new("sq_grammar **")
     bad_index = _ffi.new("int64_t *")
