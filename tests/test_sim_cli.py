@@ -102,6 +102,19 @@ def test_predictions_for_other_checksum(mem_path, tmp_path, capsys):
     assert "trace checksum 0000000000000000" in err
 
 
+def test_prediction_meta_without_stream_keys(mem_path, tmp_path, capsys):
+    # An archive from another writer, without trace_events and the stream range, used
+    # to end in a KeyError traceback.
+    path = tmp_path / "p.npz"
+    np.savez(path, event_index=np.zeros(0, np.int64), offsets=np.zeros(1, np.int64),
+             predicted=np.zeros(0, np.int64), latency_ns=np.zeros(0, np.int64),
+             meta=np.array(json.dumps({"method": "default-1"})))
+    status, _, err = run_cli(capsys, mem_path, "--predictions", path)
+    assert status == 1
+    assert err.startswith("complearn simulate: error:")
+    assert "lacks trace_checksum, trace_events, stream_start, stream_stop" in err
+
+
 def test_missing_prediction_file(mem_path, tmp_path, capsys):
     status, _, err = run_cli(capsys, mem_path, "--predictions", tmp_path / "absent.npz")
     assert status == 1
