@@ -85,6 +85,22 @@ def test_info_mem_from_text_has_unknown_stores(tmp_path, capsys):
     assert _info_fields(lines)["loads/stores"].startswith("unknown")
 
 
+def test_info_marks_incomplete_pinatrace(tmp_path, capsys):
+    # The importer recorded complete = False for a file without #eof, but info
+    # did not show it, so a cut-off trace looked whole.
+    cases = (("cut.out", "0x1: R 0x80\n", True), ("whole.out", "0x1: R 0x80\n#eof\n", False))
+    for name, text, is_cut in cases:
+        source = tmp_path / name
+        source.write_text(text)
+        out = tmp_path / f"{name}.trace"
+        _run(capsys, "import", str(source), "-o", str(out), "--format", "pinatrace")
+        _, lines, _ = _run(capsys, "info", str(out))
+        fields = _info_fields(lines)
+        assert ("complete" in fields) == is_cut, name
+        if is_cut:
+            assert fields["complete"].startswith("no, the input has no end marker")
+
+
 def test_info_mem_from_csv_has_unknown_stores(tmp_path, capsys):
     # A CSV column has no load/store bit, but info used to print "stores: 0".
     source = tmp_path / "m.csv"
