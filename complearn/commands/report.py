@@ -54,7 +54,7 @@ def _plot_prefixes(results_list):
     """Return one file name prefix per results dict: the trace name, numbered on repeats.
 
     Studies of one trace at several tolerances share a trace name, and their plots
-    would otherwise overwrite each other: the second gets NAME-2-, the third NAME-3-.
+    would otherwise overwrite each other. The second gets NAME-2-, the third NAME-3-.
     """
     prefixes, seen = [], {}
     for results in results_list:
