@@ -9,8 +9,6 @@ numbers for memory traces), non-terminals by rule number after ``--rule-prefix``
 Sessions of the trace are kept apart by separators, printed as ``|``.
 """
 import json
-import os
-import sys
 
 import numpy as np
 
@@ -122,12 +120,5 @@ def run(args) -> int:
     trace = read_trace(args.trace)
     grammar = build_grammar(np.asarray(trace.events), trace.session_starts)
     lowered = lower(grammar, freq)
-    text = format_output(args, grammar, lowered, trace)
-    try:
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader (e.g. `head`) closed the pipe early: stop quietly, and point
-        # stdout at /dev/null so the interpreter's final flush does not fail too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    print(format_output(args, grammar, lowered, trace))
     return 0
