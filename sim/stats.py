@@ -17,7 +17,8 @@ import dataclasses
 from typing import Optional
 
 DENOMINATORS = {
-    "hit_rate": "hits / accesses of the same level",
+    "hit_rate": "hits / accesses of the same level, where accesses are demand lookups only "
+                "(prefetch fills pass through lower levels uncounted)",
     "misses_per_1000": "1000 * misses of the level / accesses of the first level",
     "accuracy": "useful / issued",
     "coverage": "useful / (useful + first-level demand misses)",

@@ -174,3 +174,12 @@ def test_table_states_prefetch_delay(mem_path, capsys):
                              "--access-interval-ns", "10")
     assert status == 0
     assert "Prefetch delay: mean 3.00 accesses from request to arrival, at 10 ns per access" in out
+
+
+def test_denominators_say_fills_are_uncounted(mem_path, capsys):
+    # With next-line, L2 demand misses fall because prefetch fills reach L2 uncounted;
+    # the printed denominators must say so, or the L2 miss reduction reads as less traffic.
+    status, out, _ = run_cli(capsys, mem_path, "--cache", "32K,8", "--cache", "256K,8",
+                             "--prefetcher", "next-line")
+    assert status == 0
+    assert "prefetch fills pass through lower levels uncounted" in out
