@@ -102,3 +102,44 @@ def test_grammar_reports_missing_trace(capsys, tmp_path):
     status, _, err = run_command(capsys, [str(tmp_path / "absent.trace")])
     assert status == 1
     assert "trace file not found" in err
+
+
+def test_grammar_after_import_of_text_file(capsys, tmp_path):
+    # One character per line, imported with `complearn import --format text`.
+    text_file = tmp_path / "running.txt"
+    text_file.write_text("".join(c + "\n" for c in RUNNING_EXAMPLE))
+    trace = str(tmp_path / "running.trace")
+    assert main(["import", str(text_file), "--format", "text", "-o", trace]) == 0
+    capsys.readouterr()
+
+    status, out, _ = run_command(capsys, [trace, "--print", "rules"])
+    assert status == 0
+    assert out.splitlines() == RUNNING_EXAMPLE_RULES
+
+    status, out, _ = run_command(capsys, [trace, "--freq", "3", "--print", "lowered"])
+    assert status == 0
+    assert out == "x 5 5 5 5 6 6 6 6 f 3 g 3 3\n"
+
+
+def test_grammar_after_import_of_sessions(capsys, tmp_path):
+    sessions_file = tmp_path / "sessions.txt"
+    sessions_file.write_text("5 6 5 6\n5 6\n")
+    trace = str(tmp_path / "sessions.trace")
+    assert main(["import", str(sessions_file), "--format", "sessions", "-o", trace]) == 0
+    capsys.readouterr()
+
+    status, out, _ = run_command(capsys, [trace, "--json"])
+    stats = json.loads(out)
+    assert status == 0
+    assert stats["sessions"] == 2
+    assert stats["events"] == 6
+    assert stats["kept_nonterminals"] == 1
+    assert stats["lowered_length"] == 3
+
+
+def test_grammar_rule_prefix_marks_rules(capsys, tmp_path):
+    path = str(tmp_path / "numbers.trace")
+    write_trace(path, "log", [0, 1, 0, 1], meta={"names": ["1", "2"]})
+    status, out, _ = run_command(capsys, [path, "--print", "rules", "--rule-prefix", "R"])
+    assert status == 0
+    assert out.splitlines() == ["R0 -> R1 R1", "R1 -> 1 2"]

@@ -81,8 +81,8 @@ def test_lower_freq_above_length_expands_everything():
 
 
 def test_lower_counts_a_child_of_several_expanded_parents():
-    # Rule 3 (b c) occurs once in rule 0, and once in each of rules 1 and 2,
-    # which occur twice each; expanding both gives 3 a count of 1 + 2 + 2.
+    # Rule 3 (b c) occurs once in rule 0 and once in each of rules 1 and 2.
+    # Rules 1 and 2 occur twice each, so expanding both gives 3 a count of 1 + 2 + 2.
     grammar = Grammar([[-2, -2, -3, -3, -4],
                        [ord("a"), -4],
                        [ord("d"), -4],
