@@ -118,6 +118,7 @@ def evaluate(model_dirs, trace, methods=METHODS, k=None, device=None, prediction
     predictions go to ``<predictions_dir>/<method>.npz`` (predictor.predfile).
     Raises PredictorError (CheckpointError for model problems) with one line.
     """
+    from predictor.online import k_from
     from tracer.tracefile import read_trace
 
     if isinstance(trace, (str, os.PathLike)):
@@ -155,7 +156,7 @@ def evaluate(model_dirs, trace, methods=METHODS, k=None, device=None, prediction
         loaded = models[MODEL_METHOD[method]]
         run_k = None
         if method == "default-k":
-            run_k = k if k is not None else max(1, round(results["compressed"].avg_prediction_length))
+            run_k = k if k is not None else k_from(results["compressed"])
         if progress:
             log.info("running %s on %d events", method, len(events))
         result = run_method(method, events, loaded.vocab, loaded.model, device,
