@@ -191,3 +191,12 @@ def test_calls_tool_window_images_all(programs, tmp_path):
     trace = read_trace(out)
     assert names_of(trace) == ["f", "f", "f"]
     assert trace.meta["stopped"] == "max-events"
+
+
+def test_mem_threads_become_sessions(programs, tmp_path):
+    out = tmp_path / "threads-mem.trace"
+    record([str(programs["threads"])], "mem", out, progress=False)
+    trace = read_trace(out)
+    assert trace.num_sessions == 2
+    assert trace.meta["threads"] == [1, 2]
+    assert all(stop > start for start, stop in trace.session_bounds())
