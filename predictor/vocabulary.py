@@ -32,7 +32,7 @@ class Vocabulary:
     """
 
     expansions: list  # token id -> tuple of events
-    rules: list  # token id -> rule number or -1
+    rules: list  # token id -> rule number, -1 or APPENDED_RULE
     freq: Optional[int] = None
 
     def __post_init__(self):
@@ -69,7 +69,7 @@ class Vocabulary:
         return max((len(x) for x in self.expansions), default=0)
 
     def terminal_token(self, event) -> int:
-        """Return the terminal token of an event, or UNKNOWN if training never saw it."""
+        """Return the terminal token of an event, or UNKNOWN if the vocabulary has none."""
         return self._terminal_of.get(int(event), UNKNOWN)
 
     def encode_events(self, events) -> np.ndarray:

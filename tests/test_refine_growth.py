@@ -9,7 +9,7 @@ from predictor.vocabulary import APPENDED_RULE, UNKNOWN, Vocabulary
 
 
 def paper_vocabulary():
-    """Training vocabulary of the paper's running example lowered at FREQ 3."""
+    """Training vocabulary of the running example of Guan et al. (TKDD 2026, Figure 2) at FREQ 3."""
     a, b, c, d, e, f, g, x = range(1, 9)
     abc = (a, b, c)
     return Vocabulary.from_events(
