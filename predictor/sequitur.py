@@ -54,7 +54,12 @@ def check_events(events, what="events") -> np.ndarray:
     return array
 
 
-def _check_session_starts(session_starts, num_events) -> np.ndarray:
+def check_session_starts(session_starts, num_events) -> np.ndarray:
+    """Return session starts as an int64 array (empty for None or no events).
+
+    Raises GrammarError unless they start at 0, increase strictly and stay
+    below ``num_events``.
+    """
     if session_starts is None or num_events == 0:
         return np.zeros(0, dtype=np.int64)
     starts = np.asarray(session_starts)
@@ -187,7 +192,7 @@ def build_grammar(events, session_starts=None) -> Grammar:
     non-integer dtype, invalid session starts or an input over MAX_EVENTS.
     """
     events = check_events(events)
-    starts = _check_session_starts(session_starts, len(events))
+    starts = check_session_starts(session_starts, len(events))
     if len(events) + len(starts) > MAX_EVENTS:
         raise GrammarError(f"{len(events)} events is more than Sequitur here accepts "
                            f"({MAX_EVENTS}): build grammars of shorter pieces")
