@@ -15,7 +15,7 @@ compression, growth and training times are the minimum over repeats, which
 filters out the time other processes take from a shared machine.
 
 Usage: python benchmarks/bench_refine.py [--traces windows,thunderbird,hdfs,libquantum]
-       [--repeats 3] [--json OUT]
+       [--repeats 3] [--preset default] [--epochs 3] [--json OUT]
 Data: the real traces in ../shared/data (or $COMPLEARN_SHARED_DATA).
 """
 import argparse
@@ -126,13 +126,13 @@ def _sessions(trace, start, stop):
     return part_sessions(trace.session_starts, start, stop)
 
 
-def measure(name, path, kind, freq, repeats, epochs, folder):
+def measure(name, path, kind, freq, repeats, epochs, preset, folder):
     """Fit both models of one trace and measure refinement; return a result dict."""
     trace = read_trace(path)
     started = time.perf_counter()
-    compressed = fit(trace, folder / f"{name}-compressed", method="compressed", preset="default",
+    compressed = fit(trace, folder / f"{name}-compressed", method="compressed", preset=preset,
                      freq=freq, epochs=epochs, device="cpu", progress=False)
-    default = fit(trace, folder / f"{name}-default", method="default", preset="default",
+    default = fit(trace, folder / f"{name}-default", method="default", preset=preset,
                   epochs=epochs, device="cpu", progress=False)
     split = compressed.split
     interval_events = max(2, (split.test_stop - split.test_start) // 5)
@@ -144,7 +144,7 @@ def measure(name, path, kind, freq, repeats, epochs, folder):
     ours_total = int(ours_times.sum())
     base_total = int(base_times.sum())
     return {
-        "trace": name, "kind": kind, "events": trace.num_events,
+        "trace": name, "kind": kind, "preset": preset, "events": trace.num_events,
         "test_events": split.test_stop - split.test_start, "interval_events": interval_events,
         "freq": compressed.freq, "vocab_size": compressed.vocab_size,
         "compressed_train_tokens": ours.train_tokens, "default_train_tokens": base.train_tokens,
@@ -181,6 +181,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3,
                         help="refinement runs per method; times are per-interval minimums")
     parser.add_argument("--epochs", type=int, default=3, help="maximum epochs of each fit")
+    parser.add_argument("--preset", default="default",
+                        help="model and training preset of the fits and refinements "
+                        "(paper: embedding 256, GRU 1,024, batch size 1)")
     parser.add_argument("--json", help="write the results as JSON to this path")
     args = parser.parse_args(argv)
 
@@ -192,7 +195,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="bench-refine-") as tmp:
         folder = pathlib.Path(tmp)
         for name, (path, kind, freq) in make_traces(folder, chosen).items():
-            rows.append(measure(name, path, kind, freq, args.repeats, args.epochs, folder))
+            rows.append(measure(name, path, kind, freq, args.repeats, args.epochs, args.preset,
+                                folder))
             print(f"{name}: done in {rows[-1]['seconds']:.0f} s", file=sys.stderr)
     print(format_table(rows))
     if args.json:
