@@ -91,3 +91,25 @@ def test_not_a_trace_is_rejected(tmp_path):
     path.write_text("hello\n")
     with pytest.raises(TraceFormatError, match="not a complearn trace"):
         read_trace(path)
+
+
+def test_damaged_header_count_is_rejected(tmp_path):
+    # The checksum does not cover the header, so a changed event count used to be
+    # read back silently as a shorter trace.
+    path = tmp_path / "t.trace"
+    write_trace(path, "log", np.arange(10), session_starts=[0, 5])
+    data = bytearray(path.read_bytes())
+    data[16:24] = (9).to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(TraceFormatError, match="header is corrupt"):
+        read_trace(path)
+
+
+def test_damaged_header_kind_is_rejected(tmp_path):
+    path = tmp_path / "t.trace"
+    write_trace(path, "log", np.arange(10))
+    data = bytearray(path.read_bytes())
+    data[10] = 2  # the kind code of "calls"
+    path.write_bytes(bytes(data))
+    with pytest.raises(TraceFormatError, match="kind calls in the header does not match kind log"):
+        read_trace(path)

@@ -240,6 +240,28 @@ def _write_padding(fileobj, hasher, offset):
     return offset + padding
 
 
+def _check_layout(path, num_events, num_sessions, events_offset, flags_offset, sessions_offset,
+                  meta_offset):
+    """Check the header's offsets against its counts.
+
+    The checksum covers only the bytes after the header, so a damaged count or offset
+    would otherwise go unnoticed (for example one event fewer, silently).
+    """
+    end = HEADER_SIZE + num_events * EVENT_DTYPE.itemsize
+    expected_flags = 0
+    if flags_offset:
+        expected_flags = end
+        end += num_events * FLAG_DTYPE.itemsize
+    expected_sessions = end + (-end) % 8
+    expected = (HEADER_SIZE, expected_flags, expected_sessions,
+                expected_sessions + num_sessions * SESSION_DTYPE.itemsize)
+    found = (events_offset, flags_offset, sessions_offset, meta_offset)
+    if found != expected:
+        raise TraceFormatError(
+            f"{path}: header offsets {found} do not match {num_events} events and {num_sessions} "
+            f"sessions (expected {expected}); the header is corrupt, re-create the file")
+
+
 def write_trace(path, kind, events, flags=None, session_starts=None, meta=None):
     """Write a whole trace held in arrays; see ``TraceWriter`` for the chunked form.
 
@@ -291,6 +313,8 @@ def read_trace(path, verify=True) -> Trace:
     kinds = {code: name for name, code in KIND_CODES.items()}
     if kind_code not in kinds:
         raise TraceFormatError(f"{path}: unknown kind code {kind_code} in the header")
+    _check_layout(path, num_events, num_sessions, events_offset, flags_offset, sessions_offset,
+                  meta_offset)
     expected_size = meta_offset + meta_length
     if size < expected_size:
         raise TraceFormatError(f"{path}: truncated, {size} bytes but the header needs {expected_size}")
@@ -314,6 +338,9 @@ def read_trace(path, verify=True) -> Trace:
         meta = json.loads(meta_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise TraceFormatError(f"{path}: metadata block is not valid JSON ({error}); the file is corrupt") from None
+    if meta.get("kind", kinds[kind_code]) != kinds[kind_code]:
+        raise TraceFormatError(f"{path}: kind {kinds[kind_code]} in the header does not match kind "
+                               f"{meta['kind']} in the metadata; the file is corrupt, re-create it")
 
     if num_events:
         events = np.memmap(path, dtype=EVENT_DTYPE, mode="r", offset=events_offset, shape=(num_events,))

@@ -1,0 +1,102 @@
+"""``complearn info``: describe a trace file, optionally with its first events."""
+import argparse
+
+from tracer.stats import count_distinct
+from tracer.tracefile import read_trace
+
+NAME = "info"
+HELP = "print a trace's kind, event and session counts, source, and optionally its first events"
+
+
+def add_arguments(parser):
+    parser.add_argument("trace", metavar="TRACE", help="trace file to describe")
+    parser.add_argument("--head", type=_count, default=0, metavar="N",
+                        help="also print the first N events by name, one per line")
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}: expected an integer >= 0")
+    return value
+
+
+def run(args) -> int:
+    trace = read_trace(args.trace)
+    for line in format_info(trace):
+        print(line)
+    if args.head > 0:
+        print(f"first {min(args.head, trace.num_events)} events:")
+        for line in format_head(trace, args.head):
+            print(line)
+    return 0
+
+
+def format_info(trace) -> list:
+    """Return the summary lines of a trace: common fields, then the lines for its kind."""
+    lines = [
+        _field("trace", trace.path),
+        _field("kind", trace.kind),
+        _field("events", trace.num_events),
+        _field("distinct", count_distinct(trace.events)),
+        _field("sessions", trace.num_sessions),
+        _field("source", _describe_source(trace.meta)),
+        _field("created", trace.meta.get("created", "unknown")),
+    ]
+    extras = KIND_EXTRAS.get(trace.kind)
+    if extras is not None:
+        lines.extend(extras(trace))
+    return lines
+
+
+def format_head(trace, count) -> list:
+    """Return the first ``count`` events, one name (or block number) per line."""
+    return [trace.event_name(int(event)) for event in trace.events[:count]]
+
+
+def _field(label, value):
+    return f"{label + ':':<14}{value}"
+
+
+def _describe_source(meta):
+    source = meta.get("source")
+    if source is None:
+        return "unknown"
+    details = [f"format {meta['format']}"] if meta.get("format") else []
+    if meta.get("column"):
+        details.append(f"column {meta['column']}")
+    return f"{source} ({', '.join(details)})" if details else str(source)
+
+
+# Per-kind extra lines, printed after the common fields. Each function takes a Trace
+# and returns lines built with _field. A new kind's details need one function and one
+# entry in KIND_EXTRAS.
+
+def _mem_lines(trace):
+    lines = [_field("block size", f"{trace.meta.get('block_size', 64)} bytes")]
+    if trace.flags is None or trace.meta.get("stores_known") is False:
+        lines.append(_field("loads/stores", "unknown (the source has no load/store bit)"))
+        return lines
+
+    stores = int(trace.flags.sum(dtype="int64"))
+    lines.append(_field("loads", trace.num_events - stores))
+    lines.append(_field("stores", stores))
+    return lines
+
+
+def _log_lines(trace):
+    templates = trace.meta.get("templates")
+    if templates is None:
+        return []
+
+    known = sum(template is not None for template in templates)
+    return [_field("templates", f"{known} of {len(trace.names)} event ids")]
+
+
+KIND_EXTRAS = {
+    "log": _log_lines,
+    "mem": _mem_lines,
+}
