@@ -116,10 +116,10 @@ class Grammar:
         self.lengths = np.zeros(self.num_rules, dtype=np.int64)  # events per rule expansion
         self._call("computing rule lengths", _lib.sq_rule_lengths, _pointer(self.lengths))
 
-    def _call(self, what, function, *args):
+    def _call(self, action, function, *args):
         code = function(_pointer(self.symbols), _pointer(self.offsets), self.num_rules, *args)
         if code != _lib.SQ_OK:
-            raise GrammarError(f"{what} failed: {_message(code)}")
+            raise GrammarError(f"{action} failed: {_message(code)}")
 
     @property
     def rules(self) -> list:
@@ -131,7 +131,7 @@ class Grammar:
         return self.symbols[self.offsets[r]:self.offsets[r + 1]]
 
     def topological_order(self) -> np.ndarray:
-        """All rule numbers, every rule after each rule whose body uses it."""
+        """Return all rule numbers, each one after every rule whose body uses it."""
         return self.order
 
     def expand(self, r: int = 0, keep=None) -> np.ndarray:
@@ -186,8 +186,8 @@ def format_symbol(value: int, name=str) -> str:
 def build_grammar(events, session_starts=None) -> Grammar:
     """Build the Sequitur grammar of ``events`` (int64 values >= 0).
 
-    ``session_starts`` lists the first event index of each session (0 first,
-    strictly increasing); a SEPARATOR goes before every session but the first,
+    ``session_starts`` lists the first event index of each session, 0 first and
+    strictly increasing. A SEPARATOR goes before every session but the first,
     and no digram ever spans it. Raises GrammarError on negative events, a
     non-integer dtype, invalid session starts or an input over MAX_EVENTS.
     """
