@@ -307,7 +307,7 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
 
     from predictor.evaluation import run_method
     from predictor.splits import part_sessions
-    from predictor.training import resolve_device
+    from predictor.stepper import resolve_device
 
     if interval_events < 2:
         raise PredictorError(f"--refine-interval {interval_events} is too short: an interval "
@@ -442,7 +442,7 @@ def _test_stream(models, trace, methods, evaluation) -> tuple:
             raise PredictorError(f"method {method} needs a model fitted with --method {needed}; "
                                  "none of the model directories is one")
         evaluation.check_trace(models[needed], trace)
-        ranges[method] = evaluation.test_range(models[needed], trace)
+        ranges[method] = evaluation.stream_range(models[needed], trace)
     if len(set(ranges.values())) > 1:
         raise PredictorError(f"the models split {trace.path} differently ({ranges}): fit them "
                              "with the same --train-events, --test-events and --interval")
