@@ -18,28 +18,26 @@ updates the tokenizer without restarting the stream.
 Refinement time per interval = compression + growth + training. Compression time
 counts Sequitur, lowering and rewriting but not reading C, because the online
 tokenizer has already built C during prediction. After each interval the state
-(weights, vocabulary, counters, timings) is written atomically, so a run stopped
+(weights, vocabulary, counters, timings) is written atomically (predictor.refine_state),
+so a run stopped
 part way resumes at the last finished interval. Training seeds depend only on the
 interval number, so on CPU a resumed run ends with the same weights as an
 uninterrupted one.
 """
 import dataclasses
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from typing import Optional
 
 import numpy as np
 
-from predictor.errors import CheckpointError, PredictorError
+from predictor.errors import PredictorError
 from predictor.partial import rewrite_interval
+from predictor.refine_state import RefinementCheckpoint, latest_model_dir
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
 COUNTERS = ("events", "predictions", "model_inputs", "rollbacks", "correct", "covered",
             "model_time_ns", "engine_time_ns", "total_time_ns")
 
@@ -122,114 +120,6 @@ class RefinementReport:
                     compression_share=self.compression_share)
         return data
 
-
-
-class RefinementCheckpoint:
-    """Saved state of one refinement run in ``folder``.
-
-    After each interval the refined model goes to a new model directory
-    ``interval-NNNNN``, which predictor.checkpoint.load_model reads, so a refined
-    model can be evaluated or refined further. Then ``state.json`` is replaced
-    atomically to name it, with the interval records. Older interval directories
-    are removed last. A crash at any point leaves ``state.json`` naming a complete
-    directory. ``fingerprint`` identifies the run: a saved state with another
-    fingerprint is ignored. ``info`` is the source model's model.json content.
-    """
-
-    STATE = "state.json"
-
-    def __init__(self, folder, fingerprint: dict, info: dict):
-        self.folder = os.fspath(folder)
-        self.fingerprint = json.loads(json.dumps(fingerprint))
-        self.info = info
-
-    def _read_state(self) -> Optional[dict]:
-        state = read_state(self.folder)
-        if state is None:
-            return None
-        if state.get("version") != STATE_VERSION or state.get("fingerprint") != self.fingerprint:
-            log.info("%s belongs to another refinement run; starting from interval 0",
-                     self.folder)
-            return None
-        return state
-
-    def resume(self, report, model, vocab):
-        """Load the saved state into ``model`` and ``vocab`` and return the saved report.
-
-        Returns ``report`` unchanged when nothing of this run is saved. Raises
-        CheckpointError when the saved vocabulary does not extend ``vocab``.
-        """
-        from predictor.checkpoint import load_model
-        from predictor.growth import grow_model
-
-        state = self._read_state()
-        if state is None:
-            return report
-        loaded = load_model(os.path.join(self.folder, state["latest"]))
-        if loaded.vocab.expansions[:vocab.size] != vocab.expansions:
-            raise CheckpointError(f"{self.folder}: the saved vocabulary does not extend the "
-                                  f"model's vocabulary: delete {self.folder} to start over")
-        for expansion in loaded.vocab.expansions[vocab.size:]:
-            vocab.append(expansion)
-        grow_model(model, vocab.size)
-        model.load_state_dict(loaded.model.state_dict())
-
-        saved = state["report"]
-        records = [IntervalRecord(**{f.name: r[f.name] for f in dataclasses.fields(IntervalRecord)})
-                   for r in saved["intervals"]]
-        return dataclasses.replace(report, counters=dict(saved["counters"]), intervals=records,
-                                   resumed_from=len(records))
-
-    def save(self, report, model, vocab):
-        """Write the state after the last interval of ``report``."""
-        from predictor.checkpoint import save_model
-
-        name = f"interval-{len(report.intervals) - 1:05d}"
-        summary = {"interval_events": report.interval_events, "epochs": report.epochs,
-                   "intervals_done": len(report.intervals), "method": report.method}
-        save_model(os.path.join(self.folder, name), model, vocab,
-                   dict(self.info, refinement=summary))
-        state = {"version": STATE_VERSION, "fingerprint": self.fingerprint, "latest": name,
-                 "report": report.to_dict()}
-        _write_json(os.path.join(self.folder, self.STATE), state)
-        for entry in os.listdir(self.folder):
-            if entry.startswith("interval-") and entry != name:
-                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
-
-
-def read_state(folder) -> Optional[dict]:
-    """Return the parsed ``state.json`` of a refinement folder, or None if there is none.
-
-    Raises CheckpointError for an unreadable file.
-    """
-    path = os.path.join(folder, RefinementCheckpoint.STATE)
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path} is corrupted ({error}): delete {folder} to refine "
-                              "from the start") from None
-
-
-def latest_model_dir(folder) -> Optional[str]:
-    """Return the model directory of the last finished interval in ``folder``, or None."""
-    state = read_state(folder)
-    return None if state is None else os.path.join(os.fspath(folder), state["latest"])
-
-
-def _write_json(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", suffix=".json",
-                                         delete=False, encoding="utf-8")
-    try:
-        with handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
 
 
 def new_event_expansions(events, vocab) -> list:

@@ -10,8 +10,8 @@ from complearn.cli import main
 from predictor.checkpoint import load_model
 from predictor.evaluation import run_method
 from predictor.fitting import fit
-from predictor.refine import (RefinementCheckpoint, evaluate_with_refinement,
-                              latest_model_dir, refine_online)
+from predictor.refine import evaluate_with_refinement, refine_online
+from predictor.refine_state import RefinementCheckpoint, latest_model_dir
 from tracer.tracefile import read_trace, write_trace
 
 INTERVAL = 250  # events per refinement; the 1,000-event test stream has 4 intervals
