@@ -18,9 +18,9 @@ updates the tokenizer without restarting the stream.
 Refinement time per interval = compression + growth + training. Compression time
 counts Sequitur, lowering and rewriting but not reading C, because the online
 tokenizer has already built C during prediction. After each interval the state
-(weights, vocabulary, counters, timings) is written atomically (predictor.refine_state),
-so a run stopped
-part way resumes at the last finished interval. Training seeds depend only on the
+(weights, vocabulary, counters, timings) is written atomically by
+predictor.refine_state, so a run stopped part way resumes at the last finished
+interval. Training seeds depend only on the
 interval number, so on CPU a resumed run ends with the same weights as an
 uninterrupted one.
 """
