@@ -1,11 +1,10 @@
 /* Sequitur grammar inference (see sequitur.h for the contract).
  *
- * The builder follows the reference implementation of Nevill-Manning and Witten
- * step for step: the digram table lookups, the order of substitutions, the
- * "b b b" re-insertion in join and the underused-rule check on a rule's first
- * symbol. Its grammars equal those of scikit-sequitur 0.4.0 (a Python port of
- * Nevill-Manning's JavaScript version) symbol for symbol on every input the
- * tests compare.
+ * The builder follows the reference implementation step for step, as ported to
+ * Python by scikit-sequitur 0.4.0 from Nevill-Manning's JavaScript version: the
+ * digram table lookups, the order of substitutions, the "b b b" re-insertion in
+ * join and the underused-rule check on a rule's first symbol. Its grammars equal
+ * scikit-sequitur's symbol for symbol on every input the tests compare.
  *
  * Rules are circular doubly linked lists of symbols headed by a guard symbol.
  * Symbols live in one growable array and are named by 32-bit indices, so the
@@ -131,6 +130,8 @@ static void push_index(builder *b, index_stack *stack, uint32_t item)
 /* Move every item of `from` onto `to`. */
 static void move_indices(builder *b, index_stack *from, index_stack *to)
 {
+    if (from->size == 0)
+        return;
     reserve(b, (void **)&to->items, &to->capacity, sizeof(uint32_t), to->size + from->size);
     memcpy(to->items + to->size, from->items, from->size * sizeof(uint32_t));
     to->size += from->size;

@@ -191,7 +191,7 @@ class GRUStepper:
         self._make_graph_inputs()
         try:
             graphs = {}
-            with torch.inference_mode():
+            with torch.no_grad():
                 stream = torch.cuda.Stream(self.device)
                 stream.wait_stream(torch.cuda.current_stream(self.device))
                 with torch.cuda.stream(stream):

@@ -120,6 +120,13 @@ def test_log_workflow_dry_run_plans_import_and_compare(shared_data, tmp_path, ca
     assert not (tmp_path / "windows-log.trace").exists()
 
 
+def test_log_workflow_missing_log_one_line(tmp_path):
+    # A wrong log path used to end in a FileNotFoundError traceback.
+    missing = tmp_path / "Windows_2k.log"
+    with pytest.raises(SystemExit, match=f"cannot read log {missing}: No such file or directory"):
+        log_workflow.main([str(missing), "--out", str(tmp_path / "out"), "--mine-only"])
+
+
 # ---------------------------------------------------------------- Table-4 study
 
 def test_table4_dry_run_plans_every_trace(shared_data, tmp_path, capsys):

@@ -135,3 +135,11 @@ def test_grammar_after_import_of_sessions(capsys, tmp_path):
     assert stats["events"] == 6
     assert stats["kept_nonterminals"] == 1
     assert stats["lowered_length"] == 3
+
+
+def test_grammar_rule_prefix_marks_rules(capsys, tmp_path):
+    path = str(tmp_path / "numbers.trace")
+    write_trace(path, "log", [0, 1, 0, 1], meta={"names": ["1", "2"]})
+    status, out, _ = run_command(capsys, [path, "--print", "rules", "--rule-prefix", "R"])
+    assert status == 0
+    assert out.splitlines() == ["R0 -> R1 R1", "R1 -> 1 2"]
