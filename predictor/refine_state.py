@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from typing import Optional
 
 from predictor.errors import CheckpointError
@@ -115,13 +114,7 @@ def latest_model_dir(folder) -> Optional[str]:
 
 
 def _write_json(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", suffix=".json",
-                                         delete=False, encoding="utf-8")
-    try:
-        with handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    from tracer.atomic import atomic_writer
+
+    with atomic_writer(path, "w") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
