@@ -10,6 +10,8 @@ import os
 import shutil
 from typing import Optional
 
+import numpy as np
+
 from predictor.errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -71,13 +73,38 @@ class RefinementCheckpoint:
         saved = state["report"]
         records = [IntervalRecord(**{f.name: r[f.name] for f in dataclasses.fields(IntervalRecord)})
                    for r in saved["intervals"]]
+        predictions = [self._load_predictions(i) for i in range(len(records))
+                       if os.path.exists(self._predictions_path(i))]
+        if len(predictions) not in (0, len(records)):
+            raise CheckpointError(f"{self.folder} has predictions for {len(predictions)} of "
+                                  f"{len(records)} finished intervals: delete it to refine "
+                                  "from the start")
         return dataclasses.replace(report, counters=dict(saved["counters"]), intervals=records,
-                                   resumed_from=len(records))
+                                   resumed_from=len(records), predictions=predictions)
+
+    def _predictions_path(self, index) -> str:
+        return os.path.join(self.folder, f"predictions-{index:05d}.npz")
+
+    def _load_predictions(self, index) -> dict:
+        path = self._predictions_path(index)
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return {key: archive[key] for key in archive.files}
+        except (OSError, ValueError) as error:
+            raise CheckpointError(f"{path} is unreadable ({error}): delete {self.folder} to "
+                                  "refine from the start") from None
 
     def save(self, report, model, vocab):
         """Write the state after the last interval of ``report``."""
         from predictor.checkpoint import save_model
+        from tracer.atomic import atomic_writer
 
+        # The predictions and the model go first, so that state.json never names an
+        # interval whose files are missing.
+        os.makedirs(self.folder, exist_ok=True)
+        if len(report.predictions) == len(report.intervals):
+            with atomic_writer(self._predictions_path(len(report.intervals) - 1)) as handle:
+                np.savez(handle, **report.predictions[-1])
         name = f"interval-{len(report.intervals) - 1:05d}"
         summary = {"interval_events": report.interval_events, "epochs": report.epochs,
                    "intervals_done": len(report.intervals), "method": report.method}
