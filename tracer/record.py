@@ -217,7 +217,7 @@ class _Run:
         if not self.header_seen and self.stopped is None:
             raise BackendError(f"{self.tool.name} exited with status {self.returncode} before "
                                "the tool wrote any record; see its messages above")
-        if self.end is not None and not self.end.started:
+        if self.end is not None and not self.end.started and self.stopped is None:
             raise TraceError(f"recording never started: {self.argv[0]} never entered "
                              f"{self.options.start_at!r}; pick a function it runs with "
                              "--start-at, or --start-at none to record from the first "
