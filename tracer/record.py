@@ -100,8 +100,11 @@ def resolve_program(name):
         raise TraceError(f"program {path} not found")
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         raise TraceError(f"program {path} is not an executable file")
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise TraceError(f"cannot read program {path}: {error.strerror}") from None
     if magic != _ELF_MAGIC:
         raise TraceError(f"program {path} is not an ELF executable (a script?); trace its "
                          "interpreter instead, e.g. '-- python3 script.py'")
