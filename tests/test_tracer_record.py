@@ -9,7 +9,7 @@ import pytest
 
 from tracer.record import record
 from tracer.tracefile import read_trace
-from tracer_support import (CALLS_C, FORK_C, MEM_C, THREADS_C, compile_c, needs_valgrind,
+from tracer_support import (CALLS_C, FORK_C, MEM_C, MEM_THREADS_C, THREADS_C, compile_c, needs_valgrind,
                             nm_functions)
 
 pytestmark = needs_valgrind
@@ -26,6 +26,8 @@ def programs(tmp_path_factory):
         "calls_nopie": compile_c(folder, "calls_nopie", CALLS_C, "-no-pie"),
         "mem": compile_c(folder, "mem", MEM_C, "-no-pie"),
         "threads": compile_c(folder, "threads", THREADS_C, "-pthread"),
+        "mem_threads": compile_c(folder, "mem_threads", MEM_THREADS_C, "-pthread", "-no-pie",
+                                 "-O1"),
         "fork": compile_c(folder, "fork", FORK_C),
     }
 
@@ -200,3 +202,29 @@ def test_mem_threads_become_sessions(programs, tmp_path):
     assert trace.num_sessions == 2
     assert trace.meta["threads"] == [1, 2]
     assert all(stop > start for start, stop in trace.session_bounds())
+
+
+def test_mem_thread_switches_keep_each_threads_blocks(programs, tmp_path):
+    # Thread switches are records of their own in the stream: each thread's
+    # stores must land in its own session, in order, and nowhere else.
+    out = tmp_path / "mem-threads.trace"
+    record([str(programs["mem_threads"])], "mem", out, progress=False)
+    trace = read_trace(out)
+    assert trace.meta["threads"] == [1, 2]
+    worker_first = _data_symbol(programs["mem_threads"], "worker_array") >> 6
+    main_first = _data_symbol(programs["mem_threads"], "main_array") >> 6
+    sessions = [np.asarray(trace.events[start:stop]) for start, stop in trace.session_bounds()]
+    session_flags = [np.asarray(trace.flags[start:stop]) for start, stop in trace.session_bounds()]
+
+    def inside(events, first, count):
+        return events[(events >= first) & (events < first + count)] - first
+
+    main_events, worker_events = sessions
+    assert inside(worker_events, worker_first, 256).tolist() == list(range(256))
+    assert len(inside(main_events, worker_first, 256)) == 0
+    main_blocks = inside(main_events, main_first, 128)
+    # 128 stores, then the load at offset 60 gives blocks 0 and 1.
+    assert main_blocks.tolist() == list(range(128)) + [0, 1]
+    assert len(inside(worker_events, main_first, 128)) == 0
+    main_flags = session_flags[0][(main_events >= main_first) & (main_events < main_first + 128)]
+    assert main_flags.tolist() == [1] * 128 + [0, 0]

@@ -10,18 +10,40 @@ from tracer.errors import BackendError
 from tracer.records import End, Events, Mapping, RecordReader
 from tracer.spool import ThreadSpools
 
-HEADER = b"CLRECS\0\0" + struct.pack("<II", 1, 16)
+HEADER = b"CLRECS\0\0" + struct.pack("<II", 2, 8)
+TAG_CALL, TAG_THREAD, TAG_MAP, TAG_END = 0x01, 0x03, 0x05, 0x07
 
 
-def record(kind, flags, tid, value):
-    return struct.pack("<BBHIQ", kind, flags, 0, tid, value)
+def word(value):
+    return struct.pack("<Q", value)
 
 
-def mapping(start, end, offset, index, prot, path):
+def mem(block, store=False):
+    return word(block << 2 | (2 if store else 0))
+
+
+def call(target):
+    return word(target << 8 | TAG_CALL)
+
+
+def control(tag, flags=0, payload_words=0, argument=0):
+    return word(tag | flags << 8 | payload_words << 16 | argument << 32)
+
+
+def thread(tid):
+    return control(TAG_THREAD, argument=tid)
+
+
+def end(events, flags, exit_code):
+    return control(TAG_END, flags, 1, exit_code) + word(events)
+
+
+def mapping(start, end_address, offset, index, prot, path):
     path_bytes = path.encode()
-    padded = path_bytes + b"\0" * (-len(path_bytes) % 16)
-    header = record(3, prot, 2 + len(padded) // 16, start)
-    return header + struct.pack("<QQQQ", end, offset, index, len(path_bytes)) + padded
+    padded = path_bytes + b"\0" * (-len(path_bytes) % 8)
+    header = control(TAG_MAP, prot, 5 + len(padded) // 8)
+    return (header + struct.pack("<QQQQQ", start, end_address, offset, index, len(path_bytes))
+            + padded)
 
 
 def read_all(data, chunk=4, tmp_path=None):
@@ -43,8 +65,8 @@ def read_all(data, chunk=4, tmp_path=None):
 
 def test_reader_events_mapping_end(tmp_path):
     data = (HEADER + mapping(0x400000, 0x401000, 0, 0, 5, "/bin/prog")
-            + record(1, 0, 1, 0x400100) + record(2, 1, 2, 77) + record(2, 0, 1, 78)
-            + record(4, 7, 3, 3))
+            + call(0x400100) + thread(2) + mem(77, store=True) + thread(1) + mem(78)
+            + end(3, 7, 3))
     items, reader = read_all(data, tmp_path=tmp_path)
     assert items[0] == Mapping(0x400000, 0x401000, 0, 0, 5, "/bin/prog")
     events = items[1]
@@ -57,7 +79,7 @@ def test_reader_events_mapping_end(tmp_path):
 
 
 def test_reader_splits_chunks_at_capacity(tmp_path):
-    data = HEADER + b"".join(record(1, 0, 1, value) for value in range(10))
+    data = HEADER + b"".join(call(value) for value in range(10))
     items, _ = read_all(data, chunk=4, tmp_path=tmp_path)
     assert [item.values.tolist() for item in items] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
@@ -71,16 +93,65 @@ def test_reader_long_path_mapping(tmp_path):
 
 def test_reader_bad_header(tmp_path):
     with pytest.raises(BackendError, match="no valid record stream header"):
-        read_all(b"NOTRECS\0" + struct.pack("<II", 1, 16), tmp_path=tmp_path)
+        read_all(b"NOTRECS\0" + struct.pack("<II", 2, 8), tmp_path=tmp_path)
+
+
+def test_reader_rejects_version_1_stream(tmp_path):
+    with pytest.raises(BackendError, match="rebuild the tool"):
+        read_all(b"CLRECS\0\0" + struct.pack("<II", 1, 16), tmp_path=tmp_path)
 
 
 def test_reader_unknown_kind(tmp_path):
     with pytest.raises(BackendError, match="malformed record"):
-        read_all(HEADER + record(9, 0, 1, 0), tmp_path=tmp_path)
+        read_all(HEADER + control(9), tmp_path=tmp_path)
+
+
+def test_reader_map_too_short(tmp_path):
+    with pytest.raises(BackendError, match="malformed record"):
+        read_all(HEADER + control(TAG_MAP, 5, 2) + word(0) * 2, tmp_path=tmp_path)
+
+
+def test_reader_end_without_payload_word(tmp_path):
+    with pytest.raises(BackendError, match="malformed record"):
+        read_all(HEADER + control(TAG_END, 7, 0, 3), tmp_path=tmp_path)
+
+
+def test_reader_memory_word_edges(tmp_path):
+    # Block 0 loaded is the all-zero word; the largest block fills 62 bits.
+    top = (1 << 62) - 1
+    items, _ = read_all(HEADER + mem(0) + mem(top, store=True) + mem(top) + call((1 << 56) - 1),
+                        chunk=8, tmp_path=tmp_path)
+    events = items[0]
+    assert events.values.tolist() == [0, top, top, (1 << 56) - 1]
+    assert events.kinds.tolist() == [2, 2, 2, 1]
+    assert events.flags.tolist() == [0, 1, 0, 0]
+
+
+def test_reader_thread_switches_inside_and_across_chunks(tmp_path):
+    # A thread switch does not end a chunk; the thread id carries over chunks
+    # and over a mapping.
+    data = (HEADER + mem(1) + thread(3) + mem(2) + mem(3) + thread(1) + mem(4) + mem(5)
+            + mapping(4096, 8192, 0, 5, 4, "/lib/x.so") + mem(6) + thread(7)
+            + thread(2) + call(0x1234) + end(7, 1, 0))
+    items, _ = read_all(data, chunk=3, tmp_path=tmp_path)
+    chunks = [item for item in items if isinstance(item, Events)]
+    assert [chunk.values.tolist() for chunk in chunks] == [[1, 2, 3], [4, 5], [6, 0x1234]]
+    assert [chunk.tids.tolist() for chunk in chunks] == [[1, 3, 3], [1, 1], [1, 2]]
+    assert isinstance(items[2], Mapping) and items[2].record_index == 5
+    assert items[-1] == End(events=7, started=True, limit_reached=False, exit_code=None)
+
+
+def test_reader_mapping_split_across_reads(tmp_path):
+    # Many events then a mapping whose payload crosses the reader's buffer end.
+    count = (4 << 20) // 8 - 3
+    data = HEADER + mem(9) * count + mapping(1 << 30, 2 << 30, 0, count, 5, "/p/" + "q" * 200)
+    items, _ = read_all(data, chunk=1 << 20, tmp_path=tmp_path)
+    assert sum(len(item.values) for item in items if isinstance(item, Events)) == count
+    assert items[-1] == Mapping(1 << 30, 2 << 30, 0, count, 5, "/p/" + "q" * 200)
 
 
 def test_reader_truncated_record(tmp_path):
-    items, reader = read_all(HEADER + record(1, 0, 1, 5) + b"\1\2\3", tmp_path=tmp_path)
+    items, reader = read_all(HEADER + call(5) + b"\1\2\3", tmp_path=tmp_path)
     assert [item.values.tolist() for item in items] == [[5]]
     assert reader.trailing_bytes == 3
 

@@ -33,6 +33,30 @@ int main(void) {
 }
 """
 
+# The worker thread stores to each block of worker_array, main then to each
+# block of main_array, and last makes one 8-byte load across a block boundary.
+MEM_THREADS_C = r"""
+#include <pthread.h>
+#include <string.h>
+char worker_array[16384] __attribute__((aligned(64)));
+char main_array[8192] __attribute__((aligned(64)));
+void *worker(void *arg) {
+    volatile char *p = worker_array;
+    for (int i = 0; i < 16384; i += 64) p[i] = 1;
+    return 0;
+}
+int main(void) {
+    pthread_t thread;
+    volatile char *p = main_array;
+    long long spanning;
+    pthread_create(&thread, 0, worker, 0);
+    pthread_join(thread, 0);
+    for (int i = 0; i < 8192; i += 64) p[i] = 2;
+    memcpy(&spanning, (const void *)(main_array + 60), 8);
+    return spanning == 12345;
+}
+"""
+
 # The worker thread calls a, b, b; main calls c after joining it.
 THREADS_C = r"""
 #include <pthread.h>

@@ -49,6 +49,7 @@ typedef struct clr_reader {
     uint32_t end_flags;
     uint32_t end_exit_code;
     uint32_t bad_kind;
+    uint32_t tid;
     size_t trailing_bytes;
     struct clr_map map;
     ...;

@@ -23,6 +23,7 @@ clr_reader *clr_open(int fd, size_t buffer_size)
         return NULL;
     }
     reader->fd = fd;
+    reader->tid = 1;
     reader->buffer_size = buffer_size;
     return reader;
 }
@@ -87,33 +88,59 @@ static int read_header(clr_reader *reader)
     return -1;
 }
 
-/* Decode a MAP record at reader->start; its payload is fetched as needed. */
-static int read_map(clr_reader *reader, const struct cl_record *record)
+/* Decode a MAP record whose header word is at reader->start. */
+static int read_map(clr_reader *reader, uint64_t word)
 {
     struct cl_map_payload payload;
-    size_t total = (size_t)(record->tid + 1) * CL_RECORD_SIZE;
+    size_t words = CL_CONTROL_PAYLOAD(word);
+    size_t total = (words + 1) * CL_RECORD_SIZE;
+    size_t path_room = (words - CL_MAP_PAYLOAD_WORDS) * CL_RECORD_SIZE;
     int status;
 
-    if (record->tid < 2 || total > 2 * CLR_PATH_MAX)
+    if (words < CL_MAP_PAYLOAD_WORDS || path_room > CL_PATH_MAX + CL_RECORD_SIZE) {
+        reader->bad_kind = CL_TAG_MAP;
         return CLR_BAD_RECORD;
+    }
     status = require(reader, total);
     if (status >= 0)
-        return status == CLR_EOF ? CLR_EOF : status;
+        return status;
     memcpy(&payload, reader->buffer + reader->start + CL_RECORD_SIZE, sizeof payload);
-    if (payload.path_length > CLR_PATH_MAX
-        || payload.path_length > (uint64_t)(record->tid - 2) * CL_RECORD_SIZE)
+    if (payload.path_length > CLR_PATH_MAX || payload.path_length > path_room) {
+        reader->bad_kind = CL_TAG_MAP;
         return CLR_BAD_RECORD;
-    reader->map.start = record->value;
+    }
+    reader->map.start = payload.start;
     reader->map.end = payload.end;
     reader->map.file_offset = payload.file_offset;
     reader->map.record_index = payload.record_index;
-    reader->map.prot = record->flags;
+    reader->map.prot = CL_CONTROL_FLAGS(word);
     reader->map.path_length = (uint32_t)payload.path_length;
-    memcpy(reader->map.path, reader->buffer + reader->start + 3 * CL_RECORD_SIZE,
+    memcpy(reader->map.path, reader->buffer + reader->start + sizeof payload + CL_RECORD_SIZE,
            payload.path_length);
     reader->map.path[payload.path_length] = '\0';
     reader->start += total;
     return CLR_MAP;
+}
+
+/* Decode an END record whose header word is at reader->start. */
+static int read_end(clr_reader *reader, uint64_t word)
+{
+    uint64_t events;
+    int status;
+
+    if (CL_CONTROL_PAYLOAD(word) != 1) {
+        reader->bad_kind = CL_TAG_END;
+        return CLR_BAD_RECORD;
+    }
+    status = require(reader, 2 * CL_RECORD_SIZE);
+    if (status >= 0)
+        return status;
+    memcpy(&events, reader->buffer + reader->start + CL_RECORD_SIZE, sizeof events);
+    reader->end_events = events;
+    reader->end_flags = CL_CONTROL_FLAGS(word);
+    reader->end_exit_code = CL_CONTROL_ARGUMENT(word);
+    reader->start += 2 * CL_RECORD_SIZE;
+    return CLR_END;
 }
 
 int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags,
@@ -129,7 +156,8 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
     while (stored < capacity) {
         const unsigned char *next;
         size_t available;
-        struct cl_record record;
+        uint32_t tid = reader->tid;
+        uint64_t word;
 
         if (reader->stop - reader->start < CL_RECORD_SIZE) {
             /* Hand back what is stored before blocking for more. */
@@ -140,39 +168,45 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
                 return status;
         }
 
-        /* Copy the run of event records in the buffer without other checks. */
+        /* Expand the run of event records in the buffer without other checks. */
         next = reader->buffer + reader->start;
         available = (reader->stop - reader->start) / CL_RECORD_SIZE;
         if (available > capacity - stored)
             available = capacity - stored;
-        while (available > 0 && (next[0] == CL_KIND_CALL || next[0] == CL_KIND_MEM)) {
-            memcpy(&record, next, sizeof record);
-            values[stored] = (int64_t)record.value;
-            kinds[stored] = record.kind;
-            flags[stored] = record.flags;
-            tids[stored] = record.tid;
-            stored++;
-            next += CL_RECORD_SIZE;
-            available--;
+        for (; available > 0; available--, next += CL_RECORD_SIZE, stored++) {
+            memcpy(&word, next, sizeof word);
+            if ((word & 1u) == 0) {
+                values[stored] = (int64_t)(word >> 2);
+                kinds[stored] = CL_KIND_MEM;
+                flags[stored] = (uint8_t)((word >> 1) & 1u);
+            } else if ((word & 0xffu) == CL_TAG_CALL) {
+                values[stored] = (int64_t)(word >> 8);
+                kinds[stored] = CL_KIND_CALL;
+                flags[stored] = 0;
+            } else {
+                break;
+            }
+            tids[stored] = tid;
         }
         reader->start = (size_t)(next - reader->buffer);
         if (available == 0)
             continue;
 
-        /* A control record: report the events before it first. */
+        /* A control record. A thread switch only changes the thread id of the
+           events after it; others report the events before them first. */
+        memcpy(&word, next, sizeof word);
+        if (CL_CONTROL_TAG(word) == CL_TAG_THREAD) {
+            reader->tid = CL_CONTROL_ARGUMENT(word);
+            reader->start += CL_RECORD_SIZE;
+            continue;
+        }
         if (stored > 0)
             break;
-        memcpy(&record, next, sizeof record);
-        if (record.kind == CL_KIND_MAP)
-            return read_map(reader, &record);
-        if (record.kind == CL_KIND_END) {
-            reader->end_events = record.value;
-            reader->end_flags = record.flags;
-            reader->end_exit_code = record.tid;
-            reader->start += CL_RECORD_SIZE;
-            return CLR_END;
-        }
-        reader->bad_kind = record.kind;
+        if (CL_CONTROL_TAG(word) == CL_TAG_MAP)
+            return read_map(reader, word);
+        if (CL_CONTROL_TAG(word) == CL_TAG_END)
+            return read_end(reader, word);
+        reader->bad_kind = CL_CONTROL_TAG(word);
         return CLR_BAD_RECORD;
     }
     *count = stored;

@@ -13,7 +13,7 @@
 #define CLR_INTERRUPTED 4 /* read() was interrupted by a signal */
 #define CLR_IO_ERROR 5   /* read() failed: see clr_reader.error_number */
 #define CLR_BAD_HEADER 6 /* the stream does not start with a valid header */
-#define CLR_BAD_RECORD 7 /* an unknown record kind or a malformed mapping */
+#define CLR_BAD_RECORD 7 /* an unknown record tag or a malformed control record */
 
 #define CLR_PATH_MAX 4096
 
@@ -36,7 +36,8 @@ typedef struct clr_reader {
     uint64_t end_events;    /* END record: events the tool wrote */
     uint32_t end_flags;     /* END record: CL_END_* bits */
     uint32_t end_exit_code; /* END record: exit code seen by the tool */
-    uint32_t bad_kind;      /* kind of the record behind CLR_BAD_RECORD */
+    uint32_t bad_kind;      /* tag of the record behind CLR_BAD_RECORD */
+    uint32_t tid;           /* thread id of the next events (THREAD records) */
     size_t trailing_bytes;  /* bytes of an incomplete record at EOF */
     struct clr_map map;
     unsigned char *buffer;
@@ -49,7 +50,9 @@ typedef struct clr_reader {
 clr_reader *clr_open(int fd, size_t buffer_size);
 void clr_close(clr_reader *reader);
 
-/* Store up to `capacity` event records in the four arrays and set *count.
+/* Store up to `capacity` event records in the four arrays and set *count:
+ * value (block number or callee address), kind (CL_KIND_*), flags
+ * (CL_FLAG_STORE for a store) and thread id (from the THREAD records).
  * Returns before the capacity is reached when the buffered bytes run out
  * after at least one event, or at a MAP or END record (the events before
  * it are stored first). Blocks in read() only when nothing is buffered. */

@@ -6,26 +6,35 @@
  * changes all three.
  *
  * Framing. The stream starts with one cl_stream_header (16 bytes), then a
- * sequence of fixed-size 16-byte records, all little-endian (the tools run
- * on x86-64 only, so the native layout is the wire layout):
+ * sequence of 8-byte records, each one little-endian 64-bit word (the tools
+ * run on x86-64 only, so the native layout is the wire layout). Bit 0 of a
+ * word tells a memory record (0) from the others (1), whose low byte is a
+ * tag:
  *
- *   CL_KIND_CALL  one executed call instruction: value = callee address,
- *                 tid = the tool's thread id.
- *   CL_KIND_MEM   one 64-byte block touched by a load or store: value =
- *                 address >> 6, flags bit CL_FLAG_STORE set for a store.
- *                 An access that spans two blocks gives two records.
- *   CL_KIND_MAP   a file was mapped: value = start address, flags = the
- *                 CL_PROT_* bits, tid = the number of payload records that
- *                 follow. The payload is one cl_map_payload (32 bytes, two
- *                 records) and then the file path, padded with NUL bytes to
- *                 a multiple of 16. Payload records are not events.
- *   CL_KIND_END   the tool's last record: value = the number of event
- *                 records written, flags = CL_END_* bits, tid = the exit
- *                 code that the tool saw (0 when it did not see one).
+ *   memory    one 64-byte block touched by a load or store:
+ *             word = block << 2 | CL_MEM_STORE for a store, where block =
+ *             address >> 6 (CL_MEM_WORD). An access that spans two blocks
+ *             gives two records.
+ *   CALL      one executed call instruction: word = callee address << 8 |
+ *             CL_TAG_CALL (CL_CALL_WORD; x86-64 user addresses fit 56 bits).
  *
- * "Event records" are CALL and MEM records; the record index of a mapping
+ * Control records start with a header word (CL_CONTROL_WORD): bits 0-7 the
+ * tag, bits 8-15 flags, bits 16-31 the number of payload words that follow,
+ * bits 32-63 a 32-bit argument.
+ *
+ *   THREAD    the events after it come from thread `argument` (1 = main
+ *             thread, the thread before the first THREAD record); no payload.
+ *   MAP       a file was mapped: flags = the CL_PROT_* bits; payload = one
+ *             cl_map_payload (5 words) and then the file path, padded with
+ *             NUL bytes to a multiple of 8.
+ *   END       the tool's last record: flags = CL_END_* bits, argument = the
+ *             exit code that the tool saw (0 when it did not see one); payload
+ *             = one word, the number of event records written.
+ *
+ * "Event records" are memory and CALL records; the record index of a mapping
  * is the number of event records written before its MAP record. A stream
  * that ends without an END record comes from a tool that was killed.
+ * Version 1 of the stream had 16-byte records with a thread id in each.
  */
 #ifndef COMPLEARN_RECORDS_H
 #define COMPLEARN_RECORDS_H
@@ -33,32 +42,51 @@
 #include <stdint.h>
 
 #define CL_STREAM_MAGIC "CLRECS\0\0"
-#define CL_STREAM_VERSION 1
-#define CL_RECORD_SIZE 16
+#define CL_STREAM_VERSION 2
+#define CL_RECORD_SIZE 8
 #define CL_BLOCK_SHIFT 6 /* 64-byte blocks */
 
-enum cl_record_kind {
+/* Tags in the low byte of records other than memory records (bit 0 set). */
+#define CL_TAG_CALL 0x01u
+#define CL_TAG_THREAD 0x03u
+#define CL_TAG_MAP 0x05u
+#define CL_TAG_END 0x07u
+
+/* Bit 1 of a memory record: the access is a store. */
+#define CL_MEM_STORE 0x02u
+
+#define CL_MEM_WORD(block, store) (((uint64_t)(block) << 2) | ((store) ? CL_MEM_STORE : 0u))
+#define CL_CALL_WORD(target) (((uint64_t)(target) << 8) | CL_TAG_CALL)
+#define CL_CONTROL_WORD(tag, flags, payload_words, argument)                         \
+    ((uint64_t)(tag) | ((uint64_t)((flags) & 0xffu) << 8)                             \
+     | ((uint64_t)((payload_words) & 0xffffu) << 16) | ((uint64_t)(uint32_t)(argument) << 32))
+#define CL_CONTROL_TAG(word) ((unsigned)((word) & 0xffu))
+#define CL_CONTROL_FLAGS(word) ((unsigned)(((word) >> 8) & 0xffu))
+#define CL_CONTROL_PAYLOAD(word) ((unsigned)(((word) >> 16) & 0xffffu))
+#define CL_CONTROL_ARGUMENT(word) ((uint32_t)((word) >> 32))
+#define CL_MAP_PAYLOAD_WORDS 5
+
+/* The kinds of event records, as the reader reports them. */
+enum cl_event_kind {
     CL_KIND_CALL = 1,
     CL_KIND_MEM = 2,
-    CL_KIND_MAP = 3,
-    CL_KIND_END = 4,
 };
 
-/* CL_KIND_MEM flags */
+/* The flag that the reader reports for a store. */
 #define CL_FLAG_STORE 0x01u
 
-/* CL_KIND_MAP flags: the mapping's permissions */
+/* MAP flags: the mapping's permissions */
 #define CL_PROT_READ 0x01u
 #define CL_PROT_WRITE 0x02u
 #define CL_PROT_EXEC 0x04u
-/* CL_KIND_MAP flag: file_offset contains the link-time address of the start,
+/* MAP flag: file_offset contains the link-time address of the start,
    not a file offset. Pin sets it because it only reports the load bias. */
 #define CL_MAP_LINK_ADDRESS 0x80u
 
-/* CL_KIND_END flags */
+/* END flags */
 #define CL_END_STARTED 0x01u  /* the start symbol was reached */
 #define CL_END_MAX 0x02u      /* recording stopped at the event limit */
-#define CL_END_EXIT 0x04u     /* tid contains the program's exit code */
+#define CL_END_EXIT 0x04u     /* the argument is the program's exit code */
 
 struct cl_stream_header {
     char magic[8];        /* CL_STREAM_MAGIC */
@@ -66,19 +94,15 @@ struct cl_stream_header {
     uint32_t record_size; /* CL_RECORD_SIZE */
 };
 
-struct cl_record {
-    uint8_t kind;    /* enum cl_record_kind */
-    uint8_t flags;   /* kind-specific, see above */
-    uint16_t reserved;
-    uint32_t tid;    /* thread id (1 = main thread), or kind-specific */
-    uint64_t value;  /* callee address, block number or map start */
-};
-
 struct cl_map_payload {
+    uint64_t start;        /* first address of the mapping */
     uint64_t end;          /* first address after the mapping */
     uint64_t file_offset;  /* file offset mapped at the start address */
     uint64_t record_index; /* event records written before this mapping */
     uint64_t path_length;  /* bytes of path that follow, without padding */
 };
+
+/* The largest path a MAP record carries; tools truncate longer ones. */
+#define CL_PATH_MAX 4096
 
 #endif /* COMPLEARN_RECORDS_H */

@@ -32,7 +32,7 @@ KNOB<UINT64> knob_max(KNOB_MODE_WRITEONCE, "pintool", "max", "0",
                       "stop recording after N events, 0 = no limit");
 
 static const UINT32 kBufferRecords = 65536;
-static cl_record buffer[kBufferRecords];
+static UINT64 buffer[kBufferRecords];
 static UINT32 buffer_used = 0;
 static PIN_LOCK lock;  // Pin runs application threads in parallel
 static int out_fd = -1;
@@ -42,6 +42,7 @@ static bool limit_reached = false;
 static ADDRINT start_address = 0;  // main's entry from __libc_start_main, stripped binaries
 static UINT64 events_seen = 0;
 static UINT64 events_written = 0;
+static UINT32 stream_tid = 1;  // thread of the events after the last THREAD record
 
 static void WriteAll(const void *data, size_t length)
 {
@@ -60,21 +61,16 @@ static void WriteAll(const void *data, size_t length)
 
 static void Flush()
 {
-    WriteAll(buffer, buffer_used * sizeof(cl_record));
+    WriteAll(buffer, buffer_used * sizeof(buffer[0]));
     buffer_used = 0;
 }
 
 // Callers hold the lock.
-static void PutRecord(UINT8 kind, UINT8 flags, UINT32 tid, UINT64 value)
+static void PutWord(UINT64 word)
 {
     if (buffer_used == kBufferRecords)
         Flush();
-    cl_record &record = buffer[buffer_used++];
-    record.kind = kind;
-    record.flags = flags;
-    record.reserved = 0;
-    record.tid = tid;
-    record.value = value;
+    buffer[buffer_used++] = word;
 }
 
 static void PutBytes(const void *data, size_t length)
@@ -84,7 +80,7 @@ static void PutBytes(const void *data, size_t length)
         size_t part = length < CL_RECORD_SIZE ? length : CL_RECORD_SIZE;
         if (buffer_used == kBufferRecords)
             Flush();
-        memset(&buffer[buffer_used], 0, CL_RECORD_SIZE);
+        buffer[buffer_used] = 0;
         memcpy(&buffer[buffer_used], bytes, part);
         buffer_used++;
         bytes += part;
@@ -92,7 +88,8 @@ static void PutBytes(const void *data, size_t length)
     }
 }
 
-static void PutEvent(UINT8 kind, UINT8 flags, THREADID tid, UINT64 value)
+// word is a memory or CALL record of records.h.
+static void PutEvent(UINT64 word, THREADID tid)
 {
     if (events_seen++ < knob_skip.Value())
         return;
@@ -103,7 +100,11 @@ static void PutEvent(UINT8 kind, UINT8 flags, THREADID tid, UINT64 value)
         return;
     }
     events_written++;
-    PutRecord(kind, flags, tid + 1, value);  // records.h numbers threads from 1
+    if (tid + 1 != stream_tid) {  // records.h numbers threads from 1
+        stream_tid = tid + 1;
+        PutWord(CL_CONTROL_WORD(CL_TAG_THREAD, 0, 0, stream_tid));
+    }
+    PutWord(word);
 }
 
 static void Start(ADDRINT entry, THREADID tid)
@@ -111,7 +112,7 @@ static void Start(ADDRINT entry, THREADID tid)
     started = true;
     recording = true;
     if (knob_calls.Value())
-        PutEvent(CL_KIND_CALL, 0, tid, entry);
+        PutEvent(CL_CALL_WORD(entry), tid);
 }
 
 static VOID OnCall(ADDRINT target, THREADID tid)
@@ -120,7 +121,7 @@ static VOID OnCall(ADDRINT target, THREADID tid)
     if (!started && start_address != 0 && target == start_address)
         Start(target, tid);
     else if (recording && knob_calls.Value())
-        PutEvent(CL_KIND_CALL, 0, tid, target);
+        PutEvent(CL_CALL_WORD(target), tid);
     PIN_ReleaseLock(&lock);
 }
 
@@ -146,9 +147,9 @@ static VOID OnAccess(ADDRINT address, UINT32 size, UINT32 store, THREADID tid)
         return;
     PIN_GetLock(&lock, tid + 1);
     ADDRINT last = address + size - 1;
-    PutEvent(CL_KIND_MEM, store, tid, address >> CL_BLOCK_SHIFT);
+    PutEvent(CL_MEM_WORD(address >> CL_BLOCK_SHIFT, store), tid);
     if (recording && (last >> CL_BLOCK_SHIFT) != (address >> CL_BLOCK_SHIFT))
-        PutEvent(CL_KIND_MEM, store, tid, last >> CL_BLOCK_SHIFT);
+        PutEvent(CL_MEM_WORD(last >> CL_BLOCK_SHIFT, store), tid);
     PIN_ReleaseLock(&lock);
 }
 
@@ -168,7 +169,7 @@ static VOID Instruction(INS ins, VOID *)
                                      IARG_UINT32, size, IARG_UINT32, 0, IARG_THREAD_ID, IARG_END);
         if (INS_MemoryOperandIsWritten(ins, i))
             INS_InsertPredicatedCall(ins, IPOINT_BEFORE, (AFUNPTR)OnAccess, IARG_MEMORYOP_EA, i,
-                                     IARG_UINT32, size, IARG_UINT32, CL_FLAG_STORE,
+                                     IARG_UINT32, size, IARG_UINT32, 1,
                                      IARG_THREAD_ID, IARG_END);
     }
 }
@@ -179,17 +180,19 @@ static VOID ImageLoad(IMG img, VOID *)
 {
     const std::string &path = IMG_Name(img);
     cl_map_payload payload;
+    payload.start = IMG_LowAddress(img);
     payload.end = IMG_HighAddress(img) + 1;
     payload.file_offset = IMG_LowAddress(img) - IMG_LoadOffset(img);
     payload.record_index = events_written;
-    payload.path_length = path.size();
-    UINT32 padded = (path.size() + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE;
+    size_t path_length = path.size() < CL_PATH_MAX ? path.size() : CL_PATH_MAX;
+    payload.path_length = path_length;
+    UINT32 path_words = (path_length + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE;
 
     PIN_GetLock(&lock, 0);
-    PutRecord(CL_KIND_MAP, CL_PROT_READ | CL_PROT_EXEC | CL_MAP_LINK_ADDRESS, 2 + padded,
-              IMG_LowAddress(img));
+    PutWord(CL_CONTROL_WORD(CL_TAG_MAP, CL_PROT_READ | CL_PROT_EXEC | CL_MAP_LINK_ADDRESS,
+                            CL_MAP_PAYLOAD_WORDS + path_words, 0));
     PutBytes(&payload, sizeof payload);
-    PutBytes(path.data(), path.size());
+    PutBytes(path.data(), path_length);
     PIN_ReleaseLock(&lock);
 
     const std::string &start_at = knob_start_at.Value();
@@ -225,7 +228,8 @@ static VOID InForkChild(THREADID, const CONTEXT *, VOID *)
 static VOID Fini(INT32 code, VOID *)
 {
     UINT8 flags = CL_END_EXIT | (started ? CL_END_STARTED : 0) | (limit_reached ? CL_END_MAX : 0);
-    PutRecord(CL_KIND_END, flags, static_cast<UINT32>(code), events_written);
+    PutWord(CL_CONTROL_WORD(CL_TAG_END, flags, 1, static_cast<UINT32>(code)));
+    PutWord(events_written);
     Flush();
     if (out_fd >= 0)
         close(out_fd);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * complearn: a Valgrind tool that records call targets and 64-byte memory
- * blocks as the fixed-size records of plugin/common/records.h.
+ * blocks as the 8-byte records of plugin/common/records.h.
  *
  * Copyright (C) 2026 the complearn authors.
  *
@@ -78,13 +78,13 @@ static Bool limit_reached = False;
 static Addr fallback_start = 0; /* main's address taken from __libc_start_main */
 static ULong events_seen = 0;    /* events since the start, skipped ones too */
 static ULong events_written = 0;
-static struct cl_record buffer[BUFFER_RECORDS + SPARE_RECORDS];
-static struct cl_record *cursor = buffer;
-static struct cl_record *limit = buffer;
-static ULong tid_word = 1ULL << 32; /* running thread id << 32, as in a record */
+static ULong buffer[BUFFER_RECORDS + SPARE_RECORDS];
+static ULong *cursor = buffer;
+static ULong *limit = buffer;
+static UInt stream_tid = 1; /* thread of the events after the last THREAD record */
 
 /* Control records (mappings) that arrive before the output is open. */
-static UChar early[CL_RECORD_SIZE * 1024];
+static UChar early[16384];
 static SizeT early_used = 0;
 
 static void write_all(const void *data, SizeT length)
@@ -146,7 +146,7 @@ static void flush_events(void)
         recording = False;
         limit_reached = True;
     }
-    write_all(buffer + dropped, (SizeT)kept * sizeof(struct cl_record));
+    write_all(buffer + dropped, (SizeT)kept * sizeof buffer[0]);
     events_written += kept;
     set_limit();
 }
@@ -156,36 +156,32 @@ static void buffer_full(void)
     flush_events();
 }
 
-/* Write a control record and its payload; events before it go out first. */
-static void put_control(const struct cl_record *record, const void *payload, SizeT length)
+/* Write a control record (its header word, then `length` bytes of payload
+   padded to whole words); events before it go out first. */
+static void put_control(ULong header, const void *payload, SizeT length)
 {
     static const UChar zeros[CL_RECORD_SIZE];
     SizeT padding = (CL_RECORD_SIZE - length % CL_RECORD_SIZE) % CL_RECORD_SIZE;
 
     flush_events();
     if (out_fd < 0 && !output_closed) {
-        SizeT total = sizeof *record + length + padding;
+        SizeT total = sizeof header + length + padding;
         if (early_used + total <= sizeof early) {
-            VG_(memcpy)(early + early_used, record, sizeof *record);
-            VG_(memcpy)(early + early_used + sizeof *record, payload, length);
-            VG_(memset)(early + early_used + sizeof *record + length, 0, padding);
+            VG_(memcpy)(early + early_used, &header, sizeof header);
+            VG_(memcpy)(early + early_used + sizeof header, payload, length);
+            VG_(memset)(early + early_used + sizeof header + length, 0, padding);
             early_used += total;
         }
         return;
     }
-    write_all(record, sizeof *record);
+    write_all(&header, sizeof header);
     write_all(payload, length);
     write_all(zeros, padding);
 }
 
-static inline void put_event(UChar kind, UChar flags, ULong value)
+static inline void put_event(ULong word)
 {
-    cursor->kind = kind;
-    cursor->flags = flags;
-    cursor->reserved = 0;
-    cursor->tid = (UInt)(tid_word >> 32);
-    cursor->value = value;
-    cursor++;
+    *cursor++ = word;
     if (cursor >= limit)
         flush_events();
 }
@@ -195,7 +191,7 @@ static inline void put_event(UChar kind, UChar flags, ULong value)
 static VG_REGPARM(1) void on_call(Addr target)
 {
     if (recording)
-        put_event(CL_KIND_CALL, 0, target);
+        put_event(CL_CALL_WORD(target));
 }
 
 /* Guarded accesses (rare on amd64) go through this helper, not inline IR.
@@ -203,13 +199,13 @@ static VG_REGPARM(1) void on_call(Addr target)
 static VG_REGPARM(2) void on_access(Addr address, UWord size_store)
 {
     Addr last = address + (size_store >> 1) - 1;
-    UChar flags = (UChar)(size_store & 1);
+    Bool store = (size_store & 1) != 0;
 
     if (!recording)
         return;
-    put_event(CL_KIND_MEM, flags, address >> CL_BLOCK_SHIFT);
+    put_event(CL_MEM_WORD(address >> CL_BLOCK_SHIFT, store));
     if (recording && (last >> CL_BLOCK_SHIFT) != (address >> CL_BLOCK_SHIFT))
-        put_event(CL_KIND_MEM, flags, last >> CL_BLOCK_SHIFT);
+        put_event(CL_MEM_WORD(last >> CL_BLOCK_SHIFT, store));
 }
 
 static VG_REGPARM(1) void on_start(Addr entry)
@@ -223,7 +219,7 @@ static VG_REGPARM(1) void on_start(Addr entry)
     /* The call into the start function ran before recording began; the
        trace still opens with it. */
     if (clo_calls)
-        put_event(CL_KIND_CALL, 0, entry);
+        put_event(CL_CALL_WORD(entry));
 }
 
 static VG_REGPARM(1) void on_libc_start(Addr main_address)
@@ -232,9 +228,14 @@ static VG_REGPARM(1) void on_libc_start(Addr main_address)
         fallback_start = main_address;
 }
 
+/* Valgrind calls this each time a thread gets the CPU, after most system
+   calls too; only a change of thread goes into the stream. */
 static void on_thread_run(ThreadId tid, ULong blocks_done)
 {
-    tid_word = (ULong)tid << 32;
+    if ((UInt)tid == stream_tid || output_closed)
+        return;
+    stream_tid = (UInt)tid;
+    put_control(CL_CONTROL_WORD(CL_TAG_THREAD, 0, 0, stream_tid), NULL, 0);
 }
 
 /* ---- file mappings ---- */
@@ -245,10 +246,10 @@ static void put_mapping(Addr start, SizeT length, Bool rr, Bool ww, Bool xx)
     const HChar *path;
     struct {
         struct cl_map_payload payload;
-        HChar path[CL_RECORD_SIZE * 256];
+        HChar path[CL_PATH_MAX];
     } body;
-    struct cl_record record;
-    SizeT path_length;
+    UInt prot = (rr ? CL_PROT_READ : 0) | (ww ? CL_PROT_WRITE : 0) | (xx ? CL_PROT_EXEC : 0);
+    SizeT path_length, path_words;
 
     if (segment == NULL || segment->kind != SkFileC)
         return;
@@ -260,18 +261,16 @@ static void put_mapping(Addr start, SizeT length, Bool rr, Bool ww, Bool xx)
         path_length = sizeof body.path;
 
     flush_events(); /* so that events_written counts every event before it */
+    body.payload.start = start;
     body.payload.end = start + length;
     body.payload.file_offset = segment->offset + (start - segment->start);
     body.payload.record_index = events_written;
     body.payload.path_length = path_length;
     VG_(memcpy)(body.path, path, path_length);
 
-    record.kind = CL_KIND_MAP;
-    record.flags = (rr ? CL_PROT_READ : 0) | (ww ? CL_PROT_WRITE : 0) | (xx ? CL_PROT_EXEC : 0);
-    record.reserved = 0;
-    record.tid = (UInt)(2 + (path_length + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE);
-    record.value = start;
-    put_control(&record, &body, sizeof body.payload + path_length);
+    path_words = (path_length + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE;
+    put_control(CL_CONTROL_WORD(CL_TAG_MAP, prot, CL_MAP_PAYLOAD_WORDS + path_words, 0),
+                &body, sizeof body.payload + path_length);
 }
 
 static void on_mmap(Addr a, SizeT len, Bool rr, Bool ww, Bool xx, ULong di_handle)
@@ -344,34 +343,50 @@ static void store64(IRSB *out, IRExpr *address, IRTemp value)
     addStmtToIRSB(out, IRStmt_Store(Iend_LE, address, IRExpr_RdTmp(value)));
 }
 
-/* Write the records of one access with inline IR: the record of the first
-   block at cursor, the one of the last block after it, and advance cursor by
-   one record, or by two when the access spans two blocks. */
-static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
+/* The memory record of the block holding `address`, CL_MEM_WORD in IR:
+   (address >> 6) << 2 is (address >> 4) with the two low bits cleared. */
+static IRTemp mem_word(IRSB *out, IRExpr *address, Bool store)
 {
-    ULong header = CL_KIND_MEM | ((ULong)(store ? CL_FLAG_STORE : 0) << 8);
-    IRExpr *shift = IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT));
-    IRTemp at, tid, first_word, first, last_address, last, spans, spans64, step, next, end, full;
-    IRDirty *flush;
+    IRTemp shifted = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address,
+                                                       IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT - 2))));
+    IRTemp block = assign(out, Ity_I64, IRExpr_Binop(Iop_And64, IRExpr_RdTmp(shifted),
+                                                     word(~(ULong)3)));
 
-    at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
-    tid = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&tid_word)));
-    first_word = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(tid), word(header)));
-    first = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address, shift));
+    if (!store)
+        return block;
+    return assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(block), word(CL_MEM_STORE)));
+}
+
+/* Store the records of one access at `at`: the first block's, then the last
+   block's, and return the cursor after them: one record further, or two
+   when the access spans two blocks. */
+static IRTemp add_access_records(IRSB *out, IRTemp at, IRExpr *address, Int size, Bool store)
+{
+    IRTemp first, last_address, last, spans, spans64, step;
+
+    first = mem_word(out, address, store);
     last_address = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, address, word(size - 1)));
-    last = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, IRExpr_RdTmp(last_address), shift));
+    last = mem_word(out, IRExpr_RdTmp(last_address), store);
 
-    store64(out, IRExpr_RdTmp(at), first_word);
-    store64(out, IRExpr_RdTmp(add64(out, at, 8)), first);
-    store64(out, IRExpr_RdTmp(add64(out, at, 16)), first_word);
-    store64(out, IRExpr_RdTmp(add64(out, at, 24)), last);
+    store64(out, IRExpr_RdTmp(at), first);
+    store64(out, IRExpr_RdTmp(add64(out, at, CL_RECORD_SIZE)), last);
 
     spans = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpNE64, IRExpr_RdTmp(first), IRExpr_RdTmp(last)));
     spans64 = assign(out, Ity_I64, IRExpr_Unop(Iop_1Uto64, IRExpr_RdTmp(spans)));
     step = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, IRExpr_RdTmp(spans64),
-                                             IRExpr_Const(IRConst_U8(4))));
-    next = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, 16)),
+                                             IRExpr_Const(IRConst_U8(3))));
+    return assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, CL_RECORD_SIZE)),
                                              IRExpr_RdTmp(step)));
+}
+
+/* Write the records of one access with inline IR and advance cursor. */
+static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
+{
+    IRTemp at, next, end, full;
+    IRDirty *flush;
+
+    at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+    next = add_access_records(out, at, address, size, store);
     store64(out, word((ULong)(HWord)&cursor), next);
 
     /* Past the limit: let buffer_full() write or drop the buffer. */
@@ -393,7 +408,6 @@ static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
    access.
    NOTE: the records of a superblock that faults before its end are lost. */
 static IRTemp batch_cursor = IRTemp_INVALID;
-static IRTemp batch_tid = IRTemp_INVALID;
 
 static Int count_inline_accesses(IRSB *in, Int first)
 {
@@ -418,12 +432,12 @@ static void begin_batch(IRSB *out, Int accesses)
     IRTemp at, end, need, full;
     IRDirty *flush;
 
-    batch_cursor = batch_tid = IRTemp_INVALID;
+    batch_cursor = IRTemp_INVALID;
     if (accesses == 0 || 2 * accesses > SPARE_RECORDS)
         return;
     at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
     end = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&limit)));
-    need = add64(out, at, (ULong)accesses * 2 * sizeof(struct cl_record));
+    need = add64(out, at, (ULong)accesses * 2 * sizeof buffer[0]);
     full = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpLT64U, IRExpr_RdTmp(end), IRExpr_RdTmp(need)));
     flush = unsafeIRDirty_0_N(0, "buffer_full", VG_(fnptr_to_fnentry)(buffer_full), mkIRExprVec_0());
     flush->guard = IRExpr_RdTmp(full);
@@ -433,7 +447,6 @@ static void begin_batch(IRSB *out, Int accesses)
     addStmtToIRSB(out, IRStmt_Dirty(flush));
 
     batch_cursor = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
-    batch_tid = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&tid_word)));
 }
 
 static void save_batch_cursor(IRSB *out)
@@ -451,26 +464,7 @@ static void reload_batch_cursor(IRSB *out)
 
 static void add_batched_access(IRSB *out, IRExpr *address, Int size, Bool store)
 {
-    ULong header = CL_KIND_MEM | ((ULong)(store ? CL_FLAG_STORE : 0) << 8);
-    IRExpr *shift = IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT));
-    IRTemp at = batch_cursor, first_word, first, last_address, last, spans, spans64, step;
-
-    first_word = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(batch_tid), word(header)));
-    first = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address, shift));
-    last_address = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, address, word(size - 1)));
-    last = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, IRExpr_RdTmp(last_address), shift));
-
-    store64(out, IRExpr_RdTmp(at), first_word);
-    store64(out, IRExpr_RdTmp(add64(out, at, 8)), first);
-    store64(out, IRExpr_RdTmp(add64(out, at, 16)), first_word);
-    store64(out, IRExpr_RdTmp(add64(out, at, 24)), last);
-
-    spans = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpNE64, IRExpr_RdTmp(first), IRExpr_RdTmp(last)));
-    spans64 = assign(out, Ity_I64, IRExpr_Unop(Iop_1Uto64, IRExpr_RdTmp(spans)));
-    step = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, IRExpr_RdTmp(spans64),
-                                             IRExpr_Const(IRConst_U8(4))));
-    batch_cursor = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, 16)),
-                                                     IRExpr_RdTmp(step)));
+    batch_cursor = add_access_records(out, batch_cursor, address, size, store);
 }
 
 static void add_access(IRSB *out, IRExpr *address, Int size, Bool store, IRExpr *guard)
@@ -664,16 +658,10 @@ static void cl_post_clo_init(void)
 
 static void cl_fini(Int exit_code)
 {
-    UChar flags = CL_END_EXIT;
-    struct cl_record end;
+    UInt flags = CL_END_EXIT | (started ? CL_END_STARTED : 0) | (limit_reached ? CL_END_MAX : 0);
+    ULong events = events_written;
 
-    flush_events();
-    end.kind = CL_KIND_END;
-    end.flags = flags | (started ? CL_END_STARTED : 0) | (limit_reached ? CL_END_MAX : 0);
-    end.reserved = 0;
-    end.tid = (UInt)exit_code;
-    end.value = events_written;
-    write_all(&end, sizeof end);
+    put_control(CL_CONTROL_WORD(CL_TAG_END, flags, 1, (UInt)exit_code), &events, sizeof events);
     if (out_fd >= 0)
         VG_(close)(out_fd);
     out_fd = -1;
