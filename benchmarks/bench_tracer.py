@@ -18,7 +18,7 @@ measures the wall time of:
 Each time is the best of ``--repeat`` runs. Slowdown = tool wall time / native
 wall time of the same input. Run from the repository root:
 
-    .venv/bin/python benchmarks/bench_tracer.py [--repeat 3] [--json out.json]
+    .venv/bin/python benchmarks/bench_tracer.py [--repeat 3] [--json out.json] [--no-lackey]
 """
 import argparse
 import json
@@ -114,15 +114,17 @@ def trace_calls_and_mem(argv, folder):
     return spools.num_events, size
 
 
-def measure(name, argv, small_argv, folder, repeat):
+def measure(name, argv, small_argv, folder, repeat, lackey=True):
     native, _ = best_wall(lambda: run_quiet(argv), repeat)
     none, _ = best_wall(lambda: run_quiet(["valgrind", "-q", "--tool=none", *argv]), repeat)
     calls, call_events = best_wall(lambda: trace_calls(argv, folder), repeat)
     both, (both_events, spool_bytes) = best_wall(lambda: trace_calls_and_mem(argv, folder), repeat)
-    native_small, _ = best_wall(lambda: run_quiet(small_argv), repeat)
-    lackey_small, _ = best_wall(lambda: run_quiet(
-        ["valgrind", "-q", "--tool=lackey", "--trace-mem=yes", "--log-file=/dev/null",
-         *small_argv]), 1)
+    native_small = lackey_small = float("nan")
+    if lackey:
+        native_small, _ = best_wall(lambda: run_quiet(small_argv), repeat)
+        lackey_small, _ = best_wall(lambda: run_quiet(
+            ["valgrind", "-q", "--tool=lackey", "--trace-mem=yes", "--log-file=/dev/null",
+             *small_argv]), 1)
     return {
         "workload": name,
         "native_s": native,
@@ -157,6 +159,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best is kept)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--only", nargs="+", help="workload names to run")
+    parser.add_argument("--no-lackey", action="store_true",
+                        help="skip lackey (minutes per workload); its column shows nan")
     args = parser.parse_args()
 
     import pathlib
@@ -166,7 +170,8 @@ def main():
         full, small = workloads(folder), workloads(folder, LACKEY_SCALE)
         rows = []
         for name in args.only or full:
-            rows.append(measure(name, full[name], small[name], folder, args.repeat))
+            rows.append(measure(name, full[name], small[name], folder, args.repeat,
+                                lackey=not args.no_lackey))
             print(json.dumps(rows[-1]), file=sys.stderr)
     print(markdown(rows))
     if args.json:
