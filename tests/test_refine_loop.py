@@ -153,3 +153,20 @@ def test_refined_checkpoint_loads_and_predicts(windows_models, tmp_path):
     assert refined.model.vocab_size == refined.vocab.size == report.intervals[-1].vocab_size
     assert result.events == 1000
     assert result.predictions <= result.events
+
+
+def test_refine_without_record_keeps_no_predictions(windows_models):
+    # Two intervals: the second one used to record predictions (inside the timed
+    # loop) although the caller asked for none.
+    trace_path, compressed_dir, _ = windows_models
+    loaded = load_model(compressed_dir)
+    trace = read_trace(trace_path)
+    start, _ = loaded.split.test_range
+    events = np.asarray(trace.events[start:start + 2 * INTERVAL], dtype=np.int64)
+
+    report = refine_online("compressed", loaded.model, loaded.vocab, loaded.preset, events,
+                           interval_events=INTERVAL, freq=loaded.freq, device="cpu",
+                           trace_offset=start, record=False)
+
+    assert len(report.intervals) == 2
+    assert report.predictions == []
