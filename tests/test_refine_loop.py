@@ -52,7 +52,10 @@ def test_evaluate_refine_reports_figures(windows_models, tmp_path, capsys):
 
     assert status == 0
     assert "compression share (%)" in capsys.readouterr().out
-    runs = {row["method"]: row for row in json.loads(out.read_text())["runs"]}
+    data = json.loads(out.read_text())
+    assert data["trace"]["checksum"] == read_trace(trace_path).checksum  # same layout as without refinement
+    assert data["trace"]["events"] == 2000
+    runs = {row["method"]: row for row in data["runs"]}
     assert set(runs) == {"default-1", "default-k", "compressed"}
     compressed = runs["compressed"]
     assert compressed["intervals"] == 4
