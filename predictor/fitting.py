@@ -45,6 +45,7 @@ class FitResult:
     split: Split
     freq_search: Optional[dict]  # the model.json block, None unless searched
     seconds: float
+    nonterminals: int = 0  # vocabulary tokens that stand for a grammar rule
 
 
 class _Fitter:
@@ -191,4 +192,5 @@ def fit(trace, out_dir, method="compressed", preset="default", freq=None, tolera
     save_model(out_dir, trained.model, vocab, json.loads(json.dumps(info, default=float)))
     return FitResult(model_dir=str(out_dir), method=method, freq=chosen, vocab_size=vocab.size,
                      epochs=trained.epochs, best_valid_loss=trained.best_valid_loss, split=split,
-                     freq_search=search, seconds=time.perf_counter() - started)
+                     freq_search=search, seconds=time.perf_counter() - started,
+                     nonterminals=sum(rule >= 0 for rule in vocab.rules))

@@ -180,6 +180,17 @@ def test_log_model_on_mem_trace_is_rejected(windows, tmp_path, capsys):
     assert "fitted on a log trace" in _error_line(capsys)
 
 
+def test_fit_command_counts_nonterminals(windows, tmp_path, capsys):
+    # a FREQ that keeps no rule must be visible: the vocabulary alone does not say so
+    status = main(["fit", str(windows["trace"]), "-o", str(tmp_path / "m"), "--preset", "tiny",
+                   "--epochs", "1", "--freq", "2"])
+
+    assert status == 0
+    kept = sum(rule >= 0 for rule in load_model(tmp_path / "m").vocab.rules)
+    assert kept > 0
+    assert f"({kept} non-terminals)" in capsys.readouterr().out
+
+
 def test_empty_test_stream_is_rejected(windows, tmp_path, capsys):
     assert main(["fit", str(windows["trace"]), "-o", str(tmp_path / "m"), "--method",
                  "default", "--preset", "tiny", "--epochs", "1", "--test-events", "0"]) == 0
