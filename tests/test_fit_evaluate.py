@@ -180,6 +180,20 @@ def test_log_model_on_mem_trace_is_rejected(windows, tmp_path, capsys):
     assert "fitted on a log trace" in _error_line(capsys)
 
 
+def test_reimported_trace_keeps_test_stream(windows, tmp_path):
+    # same events, other metadata: the checksum differs, but the training part
+    # must not join the test stream
+    trace = read_trace(windows["trace"])
+    copy = tmp_path / "copy.trace"
+    write_trace(copy, "log", np.asarray(trace.events), meta={"names": trace.names,
+                                                            "source": "re-imported"})
+    assert read_trace(copy).checksum != trace.checksum
+
+    (result,) = evaluate([windows["folder"] / "default"], copy, ["default-1"], progress=False)
+
+    assert result.events == 1000
+
+
 def test_fit_command_counts_nonterminals(windows, tmp_path, capsys):
     # a FREQ that keeps no rule must be visible: the vocabulary alone does not say so
     status = main(["fit", str(windows["trace"]), "-o", str(tmp_path / "m"), "--preset", "tiny",
