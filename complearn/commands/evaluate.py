@@ -5,7 +5,8 @@ import os
 from predictor.refine import add_refine_arguments
 
 NAME = "evaluate"
-HELP = "predict a trace's test stream online with fitted models and report Table 4 figures"
+HELP = ("predict a trace's test stream online with fitted models and report accuracy, "
+        "prediction length, latency and speedup")
 
 
 def add_arguments(parser):
