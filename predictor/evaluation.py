@@ -69,6 +69,10 @@ def parse_methods(text) -> list:
     if unknown or not methods:
         raise PredictorError(f"unknown method {', '.join(unknown) or '(none)'}: choose from "
                              f"{', '.join(METHODS)}")
+    repeated = sorted({name for name in methods if methods.count(name) > 1})
+    if repeated:
+        raise PredictorError(f"method {', '.join(repeated)} is listed twice in --methods: "
+                             "list each method once")
     return methods
 
 

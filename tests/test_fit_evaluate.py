@@ -246,6 +246,7 @@ def test_too_short_trace_is_rejected(tmp_path, capsys):
     ("default-k", "default-k needs --k"),
     ("default-3", "unknown method default-3"),
     ("compressed", "needs a model fitted with --method compressed"),
+    ("default-1,default-1", "default-1 is listed twice"),
 ])
 def test_evaluate_rejects_bad_method_sets(windows, methods, message, capsys):
     status = main(["evaluate", str(windows["folder"] / "default"), str(windows["trace"]),
