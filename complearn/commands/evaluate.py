@@ -1,0 +1,64 @@
+"""``complearn evaluate``: run default-1, default-k and compressed prediction online."""
+import json
+import os
+import tempfile
+
+NAME = "evaluate"
+HELP = "predict a trace's test stream online with fitted models and report Table 4 figures"
+
+
+def add_arguments(parser):
+    parser.add_argument("paths", nargs="+", metavar="MODEL_DIR… TRACE",
+                        help="one or more model directories from complearn fit, then the trace")
+    parser.add_argument("--methods", default="default-1,default-k,compressed",
+                        help="comma-separated methods; default-1 and default-k use the model "
+                        "fitted with --method default, compressed the one fitted with "
+                        "--method compressed (default: %(default)s)")
+    parser.add_argument("--k", type=int, metavar="K",
+                        help="events per default-k prediction (default: the compressed run's "
+                        "average prediction length, rounded)")
+    parser.add_argument("--json", metavar="OUT", help="write every figure as JSON to OUT")
+    parser.add_argument("--predictions", metavar="DIR",
+                        help="write prediction files DIR/<method>.npz for complearn simulate")
+    parser.add_argument("--device", metavar="D",
+                        help="torch device, e.g. cpu or cuda (default: cuda when present)")
+
+
+def _write_json(path, data):
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".eval-", suffix=".json",
+                                         delete=False, encoding="utf-8")
+    try:
+        with handle:
+            json.dump(data, handle, indent=1)
+        os.replace(handle.name, path)
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
+def run(args) -> int:
+    from complearn.commands.fit import set_threads
+    from predictor.errors import PredictorError
+    from predictor.evaluation import evaluate, format_table, parse_methods, summary_rows
+    from tracer.tracefile import read_trace
+
+    if len(args.paths) < 2:
+        raise PredictorError("evaluate needs at least one MODEL_DIR and a TRACE")
+    if args.k is not None and args.k < 1:
+        raise PredictorError(f"--k {args.k} is invalid: predict at least 1 event at a time")
+    methods = parse_methods(args.methods)
+    set_threads()
+    *model_dirs, trace_path = args.paths
+    trace = read_trace(trace_path)
+    results = evaluate(model_dirs, trace, methods, k=args.k, device=args.device,
+                       predictions_dir=args.predictions, progress=True)
+    rows = summary_rows(results)
+    print(format_table(rows))
+    if args.json:
+        _write_json(args.json, {"trace": {"path": str(trace.path), "checksum": trace.checksum,
+                                          "kind": trace.kind, "events": trace.num_events},
+                                "model_dirs": list(model_dirs), "methods": methods,
+                                "runs": rows})
+    return 0
