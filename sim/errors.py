@@ -11,3 +11,7 @@ class ConfigError(SimError):
 
 class PredictionFileError(SimError):
     """A prediction file is corrupt or was made for another trace."""
+
+
+class TraceKindError(SimError):
+    """The trace is not a memory trace of 64-byte blocks."""
