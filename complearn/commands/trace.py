@@ -1,0 +1,51 @@
+"""``complearn trace``: record a call or memory trace of a program."""
+import sys
+
+from tracer.record import record
+from tracer.tracefile import read_trace
+
+NAME = "trace"
+HELP = "record the calls or 64-byte memory blocks of a program into a trace file"
+
+
+def add_arguments(parser):
+    parser.add_argument("--kind", choices=("calls", "mem"), default="calls",
+                        help="calls: callee function ids; mem: 64-byte block numbers with a "
+                        "load/store flag (default: calls)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.trace",
+                        help="trace file to write")
+    parser.add_argument("--backend", choices=("valgrind", "pin"), default="valgrind",
+                        help="instrumentation framework (default: valgrind; pin needs PIN_ROOT)")
+    parser.add_argument("--start-at", default="main", metavar="SYMBOL",
+                        help="start recording when this function first runs; 'none' = from "
+                        "the first instruction (default: main)")
+    parser.add_argument("--skip-events", type=int, default=0, metavar="N",
+                        help="drop the first N events after the start (default: 0)")
+    parser.add_argument("--max-events", type=int, default=None, metavar="N",
+                        help="keep at most N events, then stop the program (default: no limit)")
+    parser.add_argument("--images", nargs="+", default=["main"], metavar="IMAGE",
+                        help="call traces: keep calls into 'main' (the program), 'all', or "
+                        "the named files, e.g. libc (default: main)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument("program", nargs="+", metavar="-- PROGRAM [ARGS...]",
+                        help="the command to trace")
+
+
+def run(args):
+    path = record(args.program, args.kind, args.output, backend=args.backend,
+                  start_at=args.start_at, skip_events=args.skip_events,
+                  max_events=args.max_events, images=args.images, progress=not args.quiet)
+    trace = read_trace(path, verify=False)
+    meta = trace.meta
+    if meta.get("signal"):
+        ended = f"killed by {meta['signal']}"
+    else:
+        ended = f"exit status {meta.get('exit_status')}"
+    if meta.get("stopped"):
+        ended += f", stopped: {meta['stopped']}"
+    print(f"{path}: {trace.num_events} {trace.kind} events in {trace.num_sessions} "
+          f"session(s), {len(trace.names)} functions; program {ended}"
+          if trace.kind == "calls" else
+          f"{path}: {trace.num_events} {trace.kind} events in {trace.num_sessions} "
+          f"session(s); program {ended}", file=sys.stderr)
+    return 130 if meta.get("stopped") == "interrupted" else 0

@@ -1,0 +1,133 @@
+"""Bulk reading of the record stream that the instrumentation tools write.
+
+The stream layout is defined once in ``plugin/common/records.h``. This is the one
+module that touches the cffi module ``tracer._records``: it turns the C reader's
+return codes into Python values and exceptions, and hands events back as numpy
+arrays, never one Python object per record.
+"""
+import dataclasses
+import os
+
+import numpy as np
+
+from tracer._records import ffi, lib
+from tracer.errors import BackendError
+
+KIND_CALL = lib.CL_KIND_CALL
+KIND_MEM = lib.CL_KIND_MEM
+FLAG_STORE = lib.CL_FLAG_STORE
+PROT_EXEC = lib.CL_PROT_EXEC
+DEFAULT_CHUNK = 1 << 18  # events per chunk
+_BUFFER_BYTES = 4 << 20
+
+
+@dataclasses.dataclass
+class Events:
+    """A chunk of event records. The arrays are views that the next read overwrites."""
+
+    values: np.ndarray  # (N,) int64: callee address or 64-byte block number
+    kinds: np.ndarray  # (N,) uint8: KIND_CALL or KIND_MEM
+    flags: np.ndarray  # (N,) uint8: FLAG_STORE for stores
+    tids: np.ndarray  # (N,) uint32: the tool's thread id
+
+
+@dataclasses.dataclass(frozen=True)
+class Mapping:
+    """A file mapping as the tool saw it appear; addresses are run-time addresses."""
+
+    start: int
+    end: int  # first address after the mapping
+    file_offset: int
+    record_index: int  # event records written before the mapping appeared
+    prot: int  # PROT_* bits of records.h
+    path: str
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.prot & PROT_EXEC)
+
+
+@dataclasses.dataclass(frozen=True)
+class End:
+    """The tool's last record."""
+
+    events: int  # event records the tool wrote
+    started: bool  # the start symbol was reached
+    limit_reached: bool  # the tool stopped at its event limit
+    exit_code: int | None
+
+
+class RecordReader:
+    """Read a record stream from a file descriptor in chunks of up to ``chunk`` events.
+
+    ``read()`` returns an ``Events`` chunk, a ``Mapping``, an ``End``, or ``None``
+    at the end of the stream. A signal that interrupts the blocking read returns
+    an empty ``Events`` chunk, so Python can run its signal handlers (Ctrl-C).
+    Raises ``BackendError`` for a stream that is not a record stream or is corrupt.
+    """
+
+    def __init__(self, fd, chunk=DEFAULT_CHUNK, source="the tool"):
+        self.source = source
+        self._reader = ffi.gc(lib.clr_open(fd, _BUFFER_BYTES), lib.clr_close)
+        if self._reader == ffi.NULL:
+            raise MemoryError("cannot allocate the record reader buffer")
+        self._values = np.empty(chunk, dtype=np.int64)
+        self._kinds = np.empty(chunk, dtype=np.uint8)
+        self._flags = np.empty(chunk, dtype=np.uint8)
+        self._tids = np.empty(chunk, dtype=np.uint32)
+        self._count = ffi.new("size_t *")
+        self._pointers = (ffi.from_buffer("int64_t[]", self._values),
+                          ffi.from_buffer("uint8_t[]", self._kinds),
+                          ffi.from_buffer("uint8_t[]", self._flags),
+                          ffi.from_buffer("uint32_t[]", self._tids))
+
+    @property
+    def header_seen(self) -> bool:
+        return bool(self._reader.header_seen)
+
+    @property
+    def bytes_read(self) -> int:
+        return int(self._reader.bytes_read)
+
+    @property
+    def trailing_bytes(self) -> int:
+        """Bytes of an incomplete last record (a tool killed in mid-write)."""
+        return int(self._reader.trailing_bytes)
+
+    def read(self):
+        """Return the next ``Events`` chunk, ``Mapping`` or ``End``; ``None`` at the end."""
+        status = lib.clr_read(self._reader, *self._pointers, len(self._values), self._count)
+        if status == lib.CLR_EVENTS or status == lib.CLR_INTERRUPTED:
+            count = self._count[0] if status == lib.CLR_EVENTS else 0
+            return Events(self._values[:count], self._kinds[:count], self._flags[:count],
+                          self._tids[:count])
+        if status == lib.CLR_MAP:
+            return self._mapping()
+        if status == lib.CLR_END:
+            return self._end()
+        if status == lib.CLR_EOF:
+            return None
+        return self._raise(status)
+
+    def _mapping(self) -> Mapping:
+        record = self._reader.map
+        path = ffi.string(record.path, record.path_length).decode("utf-8", "surrogateescape")
+        return Mapping(int(record.start), int(record.end), int(record.file_offset),
+                       int(record.record_index), int(record.prot), path)
+
+    def _end(self) -> End:
+        flags = self._reader.end_flags
+        exit_code = int(self._reader.end_exit_code) if flags & lib.CL_END_EXIT else None
+        return End(int(self._reader.end_events), bool(flags & lib.CL_END_STARTED),
+                   bool(flags & lib.CL_END_MAX), exit_code)
+
+    def _raise(self, status):
+        if status == lib.CLR_IO_ERROR:
+            error = self._reader.error_number
+            raise BackendError(f"reading records from {self.source} failed: {os.strerror(error)}")
+        if status == lib.CLR_BAD_HEADER:
+            raise BackendError(f"{self.source} wrote no valid record stream header; "
+                               "rebuild the tool (make plugins) so it matches this complearn")
+        raise BackendError(f"{self.source} wrote a malformed record (kind "
+                           f"{self._reader.bad_kind}) after {self.bytes_read} bytes; "
+                           "rebuild the tool (make plugins)")
