@@ -3,6 +3,8 @@ import json
 import os
 import tempfile
 
+from predictor.refine import add_refine_arguments
+
 NAME = "evaluate"
 HELP = "predict a trace's test stream online with fitted models and report Table 4 figures"
 
@@ -22,6 +24,7 @@ def add_arguments(parser):
                         help="write prediction files DIR/<method>.npz for complearn simulate")
     parser.add_argument("--device", metavar="D",
                         help="torch device, e.g. cpu or cuda (default: cuda when present)")
+    add_refine_arguments(parser)
 
 
 def _write_json(path, data):
@@ -52,6 +55,13 @@ def run(args) -> int:
     set_threads()
     *model_dirs, trace_path = args.paths
     trace = read_trace(trace_path)
+    if args.refine_interval is not None:
+        from predictor.refine import run_refinement
+
+        data = run_refinement(args, model_dirs, trace, methods)
+        if args.json:
+            _write_json(args.json, dict(data, trace=trace.checksum, model_dirs=list(model_dirs)))
+        return 0
     results = evaluate(model_dirs, trace, methods, k=args.k, device=args.device,
                        predictions_dir=args.predictions, progress=True)
     rows = summary_rows(results)

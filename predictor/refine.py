@@ -1,0 +1,500 @@
+"""Online refinement: retrain the model after every interval of L test events.
+
+Guan et al. (TKDD 2026, Algorithm 1 lines 19-27 and section 3.3.3) refine the model
+while it predicts: once the online engine has predicted an interval of L events,
+the model trains for one epoch on that interval and the stream goes on with the
+updated model and vocabulary. Compressed learning trains on the interval's
+tokenized sequence C after partial compression (predictor.partial). Default-1 and
+default-k train on the uncompressed interval. Every method appends tokens for the
+events its vocabulary has never seen, and compressed learning also appends the
+new repeats that lowering keeps. The model then grows by those rows
+(predictor.growth).
+
+Each interval is one engine run, so C starts empty at each interval as Algorithm 1
+(line 25) resets it, and the model state starts from zero because the weights
+changed. The next interval's engine is built from the grown vocabulary, which
+updates the tokenizer without restarting the stream.
+
+Refinement time per interval = compression + growth + training. Compression time
+counts Sequitur, lowering and rewriting, not reading C: the online tokenizer has
+already built C during prediction. After each interval the whole state (weights,
+vocabulary, counters, timings, RNG states) is written atomically, so a run stopped
+part way resumes at the last finished interval.
+"""
+import dataclasses
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from typing import Optional
+
+import numpy as np
+
+from predictor.errors import CheckpointError, PredictorError
+from predictor.partial import rewrite_interval
+
+log = logging.getLogger(__name__)
+
+STATE_VERSION = 1
+COUNTERS = ("events", "predictions", "model_inputs", "rollbacks", "correct", "covered",
+            "model_time_ns", "engine_time_ns", "total_time_ns")
+
+
+@dataclasses.dataclass
+class IntervalRecord:
+    """What one refinement did and cost; times in nanoseconds."""
+
+    index: int  # interval number, from 0
+    start: int  # global trace index of the interval's first event
+    stop: int  # global trace index after its last event
+    train_tokens: int  # length of the sequence trained on
+    new_tokens: int  # tokens appended to the vocabulary
+    vocab_size: int  # after growth
+    run_events: int  # events partially compressed (0 for default methods)
+    compression_time_ns: int  # Sequitur, lowering and rewriting of the plain runs
+    growth_time_ns: int  # appending tokens, encoding the events, growing the model
+    training_time_ns: int
+    train_loss: float  # mean next-token cross-entropy of the last epoch, nats per token
+    event_accuracy: float  # of the predictions made during this interval, before refining
+
+    @property
+    def refinement_time_ns(self) -> int:
+        return self.compression_time_ns + self.growth_time_ns + self.training_time_ns
+
+
+@dataclasses.dataclass
+class RefinementReport:
+    """Online evaluation of one method with refinement after every interval."""
+
+    method: str
+    interval_events: int  # L
+    epochs: int  # training epochs per refinement
+    freq: Optional[int]
+    k: Optional[int]
+    counters: dict  # COUNTERS summed over intervals
+    intervals: list  # IntervalRecord per interval
+    resumed_from: int = 0  # intervals loaded from a checkpoint
+
+    def _total(self, name) -> int:
+        return sum(getattr(record, name) for record in self.intervals)
+
+    @property
+    def compression_time_ns(self) -> int:
+        return self._total("compression_time_ns")
+
+    @property
+    def training_time_ns(self) -> int:
+        return self._total("training_time_ns")
+
+    @property
+    def refinement_time_ns(self) -> int:
+        return self._total("refinement_time_ns")
+
+    @property
+    def compression_share(self) -> float:
+        """Compression time / refinement time (compression included)."""
+        return self.compression_time_ns / max(self.refinement_time_ns, 1)
+
+    @property
+    def event_accuracy(self) -> float:
+        return self.counters["correct"] / max(self.counters["events"], 1)
+
+    @property
+    def train_tokens(self) -> int:
+        return self._total("train_tokens")
+
+    @property
+    def new_tokens(self) -> int:
+        return self._total("new_tokens")
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["intervals"] = [dict(dataclasses.asdict(r), refinement_time_ns=r.refinement_time_ns)
+                             for r in self.intervals]
+        data.update(event_accuracy=self.event_accuracy, train_tokens=self.train_tokens,
+                    new_tokens=self.new_tokens, compression_time_ns=self.compression_time_ns,
+                    training_time_ns=self.training_time_ns,
+                    refinement_time_ns=self.refinement_time_ns,
+                    compression_share=self.compression_share)
+        return data
+
+
+
+class RefinementCheckpoint:
+    """Saved state of one refinement run in ``folder``.
+
+    After each interval the refined model goes to a new model directory
+    ``interval-NNNNN`` (readable by predictor.checkpoint.load_model, so a refined
+    model can be evaluated or refined further), then ``state.json`` is replaced
+    atomically to name it, with the interval records; older interval directories
+    are removed last. A crash at any point leaves ``state.json`` naming a complete
+    directory. ``fingerprint`` identifies the run: a saved state with another
+    fingerprint is ignored. ``info`` is the source model's model.json content.
+    """
+
+    STATE = "state.json"
+
+    def __init__(self, folder, fingerprint: dict, info: dict):
+        self.folder = os.fspath(folder)
+        self.fingerprint = json.loads(json.dumps(fingerprint))
+        self.info = info
+
+    def latest_model_dir(self) -> Optional[str]:
+        """Return the model directory of the last finished interval, or None."""
+        state = self._read_state()
+        return None if state is None else os.path.join(self.folder, state["latest"])
+
+    def _read_state(self) -> Optional[dict]:
+        path = os.path.join(self.folder, self.STATE)
+        if not os.path.exists(path):
+            return None
+        try:
+            with open(path, encoding="utf-8") as handle:
+                state = json.load(handle)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CheckpointError(f"{path} is corrupted ({error}): delete {self.folder} to "
+                                  "refine from the start") from None
+        if state.get("version") != STATE_VERSION or state.get("fingerprint") != self.fingerprint:
+            log.info("%s belongs to another refinement run; starting from interval 0", path)
+            return None
+        return state
+
+    def resume(self, report, model, vocab):
+        """Load the saved state into ``model`` and ``vocab`` and return the saved report.
+
+        Returns ``report`` unchanged when nothing of this run is saved. Raises
+        CheckpointError when the saved vocabulary does not extend ``vocab``.
+        """
+        from predictor.checkpoint import load_model
+        from predictor.growth import grow_model
+
+        state = self._read_state()
+        if state is None:
+            return report
+        loaded = load_model(os.path.join(self.folder, state["latest"]))
+        if loaded.vocab.expansions[:vocab.size] != vocab.expansions:
+            raise CheckpointError(f"{self.folder}: the saved vocabulary does not extend the "
+                                  f"model's vocabulary: delete {self.folder} to start over")
+        for expansion in loaded.vocab.expansions[vocab.size:]:
+            vocab.append(expansion)
+        grow_model(model, vocab.size)
+        model.load_state_dict(loaded.model.state_dict())
+
+        saved = state["report"]
+        records = [IntervalRecord(**{f.name: r[f.name] for f in dataclasses.fields(IntervalRecord)})
+                   for r in saved["intervals"]]
+        return dataclasses.replace(report, counters=dict(saved["counters"]), intervals=records,
+                                   resumed_from=len(records))
+
+    def save(self, report, model, vocab):
+        """Write the state after the last interval of ``report``."""
+        from predictor.checkpoint import save_model
+
+        name = f"interval-{len(report.intervals) - 1:05d}"
+        summary = {"interval_events": report.interval_events, "epochs": report.epochs,
+                   "intervals_done": len(report.intervals), "method": report.method}
+        save_model(os.path.join(self.folder, name), model, vocab,
+                   dict(self.info, refinement=summary))
+        state = {"version": STATE_VERSION, "fingerprint": self.fingerprint, "latest": name,
+                 "report": report.to_dict()}
+        _write_json(os.path.join(self.folder, self.STATE), state)
+        for entry in os.listdir(self.folder):
+            if entry.startswith("interval-") and entry != name:
+                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
+
+
+def _write_json(path, data):
+    folder = os.path.dirname(os.path.abspath(path))
+    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", suffix=".json",
+                                         delete=False, encoding="utf-8")
+    try:
+        with handle:
+            json.dump(data, handle, indent=1, sort_keys=True)
+        os.replace(handle.name, path)
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+
+
+def new_event_expansions(events, vocab) -> list:
+    """Return one-event expansions for the events of ``events`` that have no token, in order of first appearance."""
+    unique, first = np.unique(np.asarray(events, dtype=np.int64), return_index=True)
+    unseen = [(int(unique[i]), int(first[i])) for i in range(len(unique))
+              if vocab.terminal_token(unique[i]) == 0]
+    return [(event,) for event, _ in sorted(unseen, key=lambda pair: pair[1])]
+
+
+def training_sequence(method, events, session_starts, vocab, freq, tokenized=None):
+    """Build the sequence one refinement trains on, growing ``vocab`` in place.
+
+    Compressed learning partially compresses ``tokenized`` = (C, session starts in C),
+    the interval's tokenized sequence. Default methods encode the events. Returns
+    (tokens, token_session_starts, new_tokens, run_events, compression_time_ns).
+    """
+    if method == "compressed":
+        tokens, token_starts = tokenized
+        started = time.perf_counter_ns()
+        rewritten = rewrite_interval(tokens, events, vocab, freq, token_starts)
+        compression_time_ns = time.perf_counter_ns() - started
+        for expansion in rewritten.partial.new_expansions:
+            vocab.append(expansion)
+        return (rewritten.tokens, rewritten.session_starts, rewritten.partial.num_new_tokens,
+                rewritten.run_events, compression_time_ns)
+
+    new = new_event_expansions(events, vocab)
+    for expansion in new:
+        vocab.append(expansion)
+    return vocab.encode_events(events), np.asarray(session_starts, np.int64), len(new), 0, 0
+
+
+def train_epochs(model, tokens, session_starts, preset, device, epochs, seed) -> float:
+    """Train ``model`` for ``epochs`` epochs on every window of ``tokens``; return the last loss.
+
+    A fresh Adam optimizer is used, because growth replaced the embedding and
+    output parameters. Unlike offline training, no window is left out
+    (``max_windows`` does not apply), so one epoch covers the whole interval.
+    """
+    import torch
+    from tqdm import tqdm
+
+    from predictor import training
+
+    preset = dataclasses.replace(preset, max_windows=None, seed=seed)
+    windows = training.make_windows(tokens, session_starts, preset.input_length)
+    if len(windows[2]) == 0:
+        return float("nan")
+    no_validation = training.make_windows(np.zeros(0, np.int64), np.zeros(1, np.int64),
+                                          preset.input_length)
+    optimizer = torch.optim.Adam(model.parameters(), lr=preset.lr)
+    loss = float("nan")
+    for epoch in range(1, epochs + 1):
+        record = training._run_epoch(model, optimizer, windows, no_validation, preset, device,
+                                     epoch, False, "refine", tqdm)
+        loss = record["train_loss"]
+    model.eval()
+    return loss
+
+
+def refine_online(method, model, vocab, preset, events, *, interval_events, epochs=1,
+                  session_starts=None, trace_offset=0, freq=None, k=None, device=None,
+                  checkpoint=None, progress=False) -> RefinementReport:
+    """Predict ``events`` online with ``method``, refining after every interval.
+
+    ``model`` (a GRUPredictor) and ``vocab`` are updated in place. ``freq`` is the
+    lowering threshold of compressed learning, ``k`` the prediction length of
+    default-k, ``preset`` supplies the training settings. ``checkpoint`` (optional,
+    a RefinementCheckpoint) stores the state after each interval and, when it
+    already holds a state of this same run, the loop resumes from it. Raises
+    PredictorError for an interval length below 2 or fewer than 1 epoch.
+    """
+    import torch
+
+    from predictor.evaluation import run_method
+    from predictor.growth import grow_model
+    from predictor.retokenize import tokenize
+    from predictor.splits import part_sessions
+    from predictor.training import resolve_device
+
+    if interval_events < 2:
+        raise PredictorError(f"--refine-interval {interval_events} is too short: an interval "
+                             "needs at least 2 events to train on")
+    if epochs < 1:
+        raise PredictorError(f"--refine-epochs {epochs} is invalid: use 1 or more")
+    device = resolve_device(device)
+    events = np.asarray(events, dtype=np.int64)
+    session_starts = np.zeros(1, np.int64) if session_starts is None else session_starts
+    report = RefinementReport(method, interval_events, epochs, freq, k,
+                              dict.fromkeys(COUNTERS, 0), [])
+    if checkpoint is not None:
+        report = checkpoint.resume(report, model, vocab)
+
+    for index in range(len(report.intervals), -(-len(events) // interval_events)):
+        start, stop = index * interval_events, min((index + 1) * interval_events, len(events))
+        chunk = events[start:stop]
+        sessions = part_sessions(session_starts, start, stop)
+
+        # 1. Predict the interval with the current model and vocabulary.
+        result = run_method(method, chunk, vocab, model, device, session_starts=sessions,
+                            trace_offset=trace_offset + start, k=k)
+        for name in COUNTERS:
+            report.counters[name] += int(getattr(result, name))
+
+        # 2. Refine: the training sequence (compressed or not), growth, training.
+        # C is read from the offline tokenizer, which ends with the same C as the
+        # engine; that read is not refinement work, so it is outside the timings.
+        tokenized = tokenize(chunk, vocab, sessions) if method == "compressed" else None
+        started = time.perf_counter_ns()
+        tokens, token_starts, new_tokens, run_events, compression_ns = training_sequence(
+            method, chunk, sessions, vocab, freq, tokenized)
+        grow_model(model, vocab.size)
+        growth_ns = time.perf_counter_ns() - started - compression_ns
+        started = time.perf_counter_ns()
+        loss = train_epochs(model, tokens, token_starts, preset, device, epochs,
+                            seed=preset.seed + index)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        training_ns = time.perf_counter_ns() - started
+
+        record = IntervalRecord(index, trace_offset + start, trace_offset + stop, len(tokens),
+                                new_tokens, vocab.size, run_events, compression_ns, growth_ns,
+                                training_ns, loss, result.event_accuracy)
+        report.intervals.append(record)
+        log.info("%s interval %d: %d tokens, %d new, compression %.1f ms, training %.1f ms",
+                 method, index, len(tokens), new_tokens, compression_ns / 1e6, training_ns / 1e6)
+        if checkpoint is not None:
+            checkpoint.save(report, model, vocab)
+    return report
+
+
+def evaluate_with_refinement(model_dirs, trace, methods, *, interval_events, epochs=1, k=None,
+                             device=None, checkpoint_dir=None, progress=False) -> list:
+    """Run ``methods`` online over the trace's test stream, refining every interval.
+
+    Each method refines its own copy of its fitted model (predictor.evaluation
+    picks the model and the test stream). ``k`` defaults to the compressed run's
+    average prediction length, rounded. With ``checkpoint_dir`` each method's
+    state goes to ``<checkpoint_dir>/<method>`` after every interval, and a rerun
+    with the same arguments resumes there. Returns RefinementReports in the order
+    of ``methods``. Raises PredictorError with one line.
+    """
+    from predictor import evaluation
+    from predictor.checkpoint import load_model
+    from predictor.splits import part_sessions
+    from tracer.tracefile import read_trace
+
+    if isinstance(trace, (str, os.PathLike)):
+        trace = read_trace(trace)
+    methods = list(methods)
+    models = evaluation._models_by_method(model_dirs)
+    start, stop = _test_stream(models, trace, methods, evaluation)
+    events = np.asarray(trace.events[start:stop], dtype=np.int64)
+    sessions = part_sessions(trace.session_starts, start, stop)
+    if "default-k" in methods and k is None and "compressed" not in methods:
+        raise PredictorError("default-k needs --k, or the compressed method in --methods to "
+                             "take k from its average prediction length")
+
+    # Compressed first, so that default-k can take k from it.
+    reports = {}
+    for method in sorted(methods, key=lambda name: name != "compressed"):
+        loaded = load_model(models[evaluation.MODEL_METHOD[method]].model_dir)
+        run_k = None
+        if method == "default-k":
+            run_k = k if k is not None else max(1, round(_avg_prediction_length(reports["compressed"])))
+        fingerprint = {"trace": trace.checksum, "stream": [start, stop], "method": method,
+                       "model": loaded.info.get("weights_sha256"), "k": run_k,
+                       "interval_events": interval_events, "epochs": epochs}
+        checkpoint = None
+        if checkpoint_dir is not None:
+            folder = os.path.join(checkpoint_dir, method)
+            os.makedirs(folder, exist_ok=True)
+            checkpoint = RefinementCheckpoint(folder, fingerprint, loaded.info)
+        if progress:
+            log.info("refining %s every %d events", method, interval_events)
+        reports[method] = refine_online(
+            method, loaded.model, loaded.vocab, loaded.preset, events,
+            interval_events=interval_events, epochs=epochs, session_starts=sessions,
+            trace_offset=start, freq=loaded.freq, k=run_k, device=device,
+            checkpoint=checkpoint, progress=progress)
+    return [reports[method] for method in methods]
+
+
+def _test_stream(models, trace, methods, evaluation) -> tuple:
+    ranges = {}
+    for method in methods:
+        needed = evaluation.MODEL_METHOD[method]
+        if needed not in models:
+            raise PredictorError(f"method {method} needs a model fitted with --method {needed}; "
+                                 "none of the model directories is one")
+        evaluation.check_trace(models[needed], trace)
+        ranges[method] = evaluation.test_range(models[needed], trace)
+    if len(set(ranges.values())) > 1:
+        raise PredictorError(f"the models split {trace.path} differently ({ranges}): fit them "
+                             "with the same --train-events, --test-events and --interval")
+    start, stop = next(iter(ranges.values()))
+    if stop <= start:
+        raise PredictorError(f"the test stream of {trace.path} is empty (events {start} to "
+                             f"{stop}): fit with fewer --train-events or more --test-events")
+    return start, stop
+
+
+def _avg_prediction_length(report) -> float:
+    return report.counters["covered"] / max(report.counters["predictions"], 1)
+
+
+def summary_rows(reports) -> list:
+    """Return one dict per RefinementReport with the refinement figures.
+
+    Keys: method, freq, k, intervals, events, event_accuracy_pct,
+    avg_prediction_length, train_tokens, new_tokens, vocab_size,
+    refinement_time_s, compression_time_s, compression_share_pct,
+    refinement_speedup (the default method's refinement time / this one's, where
+    default is default-1, else default-k; None without either), and ``report``
+    (RefinementReport.to_dict()).
+    """
+    reference = next((r for r in reports if r.method == "default-1"),
+                     next((r for r in reports if r.method == "default-k"), None))
+    rows = []
+    for report in reports:
+        speedup = None
+        if reference is not None and report.refinement_time_ns > 0:
+            speedup = reference.refinement_time_ns / report.refinement_time_ns
+        rows.append({
+            "method": report.method, "freq": report.freq, "k": report.k,
+            "intervals": len(report.intervals), "events": report.counters["events"],
+            "event_accuracy_pct": 100.0 * report.event_accuracy,
+            "avg_prediction_length": _avg_prediction_length(report),
+            "train_tokens": report.train_tokens, "new_tokens": report.new_tokens,
+            "vocab_size": report.intervals[-1].vocab_size if report.intervals else None,
+            "refinement_time_s": report.refinement_time_ns / 1e9,
+            "compression_time_s": report.compression_time_ns / 1e9,
+            "compression_share_pct": 100.0 * report.compression_share,
+            "refinement_speedup": speedup,
+            "report": report.to_dict(),
+        })
+    return rows
+
+
+def format_table(rows) -> str:
+    """Format refinement summary rows as a Markdown table with units in the header."""
+    header = ("| method | FREQ | intervals | tokens trained | new tokens | refinement time (s) | "
+              "compression time (s) | compression share (%) | refinement speedup (×) | "
+              "event accuracy (%) |")
+    lines = [header, "|" + "---|" * 10]
+    for row in rows:
+        freq = "-" if row["freq"] is None else str(row["freq"])
+        speedup = "-" if row["refinement_speedup"] is None else f"{row['refinement_speedup']:.2f}"
+        lines.append(f"| {row['method']} | {freq} | {row['intervals']} | {row['train_tokens']:,} | "
+                     f"{row['new_tokens']:,} | {row['refinement_time_s']:.3f} | "
+                     f"{row['compression_time_s']:.4f} | {row['compression_share_pct']:.2f} | "
+                     f"{speedup} | {row['event_accuracy_pct']:.2f} |")
+    return "\n".join(lines)
+
+
+def add_refine_arguments(parser):
+    """Add the online refinement options to ``complearn evaluate``."""
+    parser.add_argument("--refine-interval", type=int, metavar="L",
+                        help="refine the model after every L test events (one training pass on "
+                        "the interval, partially compressed for the compressed method); "
+                        "default: no refinement")
+    parser.add_argument("--refine-epochs", type=int, default=1, metavar="N",
+                        help="training epochs per refinement (default: %(default)s)")
+    parser.add_argument("--refine-dir", metavar="DIR",
+                        help="keep each method's refined model and state in DIR/<method> after "
+                        "every interval; rerunning with the same DIR resumes there")
+
+
+def run_refinement(args, model_dirs, trace, methods) -> dict:
+    """Run ``complearn evaluate --refine-interval``: print the table and return the JSON data."""
+    if args.predictions:
+        raise PredictorError("--predictions is not supported with --refine-interval: "
+                             "evaluate without refinement to write prediction files")
+    reports = evaluate_with_refinement(model_dirs, trace, methods,
+                                       interval_events=args.refine_interval,
+                                       epochs=args.refine_epochs, k=args.k, device=args.device,
+                                       checkpoint_dir=args.refine_dir, progress=True)
+    rows = summary_rows(reports)
+    print(format_table(rows))
+    return {"refinement": {"interval_events": args.refine_interval,
+                           "epochs": args.refine_epochs}, "runs": rows}
