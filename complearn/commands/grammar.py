@@ -1,0 +1,119 @@
+"""``complearn grammar``: the Sequitur grammar of a trace and its lowering at FREQ.
+
+Prints the statistics researchers report for grammar-based compression: events,
+rules, length of rule 0, grammar size, kept non-terminals, lowered length,
+compression ratio (events per lowered symbol) and the length in events of the
+kept non-terminal tokens. ``--print rules`` and ``--print lowered`` print the
+grammar or the lowered sequence instead. Sessions of the trace are kept apart
+by separators, printed as ``|``.
+"""
+import json
+
+import numpy as np
+
+from predictor.lowering import check_freq, lower
+from predictor.sequitur import SEPARATOR, build_grammar, format_symbol
+from tracer.tracefile import read_trace
+
+NAME = "grammar"
+HELP = "build the Sequitur grammar of a trace and print its statistics at a FREQ"
+DEFAULT_FREQ = 2
+
+
+def add_arguments(parser):
+    parser.add_argument("trace", metavar="TRACE", help="trace file")
+    parser.add_argument("--freq", type=int, default=DEFAULT_FREQ, metavar="N",
+                        help="keep non-terminals occurring at least N times in the lowered "
+                             f"sequence (default {DEFAULT_FREQ})")
+    parser.add_argument("--print", dest="show", choices=("rules", "lowered"),
+                        help="print the rules ('N -> symbols', one per line) or the lowered "
+                             "sequence (one line) instead of the statistics")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def grammar_statistics(grammar, lowered, num_events: int) -> dict:
+    """Return the statistics of a grammar and its lowering, in printing order.
+
+    Lengths leave session separators out. Token lengths are in events, over the
+    kept non-terminals (None when FREQ keeps none).
+    """
+    symbols = grammar.symbols
+    rule0 = grammar.rule(0)
+    lowered_length = int(np.count_nonzero(lowered.sequence != SEPARATOR))
+    kept = sorted(lowered.counts)
+    token_lengths = grammar.lengths[kept] if kept else np.zeros(0, dtype=np.int64)
+    return {
+        "events": int(num_events),
+        "sessions": int(np.count_nonzero(rule0 == SEPARATOR)) + (1 if num_events else 0),
+        "rules": int(grammar.num_rules),
+        "rule0_length": int(np.count_nonzero(rule0 != SEPARATOR)),
+        "grammar_size": int(np.count_nonzero(symbols != SEPARATOR)),
+        "freq": int(lowered.freq),
+        "kept_nonterminals": len(kept),
+        "lowered_length": lowered_length,
+        "compression_ratio": num_events / lowered_length if lowered_length else None,
+        "token_length_min": int(token_lengths.min()) if kept else None,
+        "token_length_mean": float(token_lengths.mean()) if kept else None,
+        "token_length_max": int(token_lengths.max()) if kept else None,
+    }
+
+
+LABELS = {
+    "events": "events",
+    "sessions": "sessions",
+    "rules": "rules",
+    "rule0_length": "rule 0 length",
+    "grammar_size": "grammar size (symbols)",
+    "freq": "FREQ",
+    "kept_nonterminals": "kept non-terminals",
+    "lowered_length": "lowered length",
+    "compression_ratio": "compression ratio (events / lowered length)",
+    "token_length_min": "token length min (events)",
+    "token_length_mean": "token length mean (events)",
+    "token_length_max": "token length max (events)",
+}
+
+
+def format_statistics(stats: dict) -> list:
+    """Return a two-column table, labels left and values right-aligned."""
+    values = {}
+    for key, value in stats.items():
+        if value is None:
+            values[key] = "-"
+        elif isinstance(value, float):
+            values[key] = f"{value:.2f}"
+        else:
+            values[key] = str(value)
+    label_width = max(len(LABELS[key]) for key in stats)
+    value_width = max(len(text) for text in values.values())
+    return [f"{LABELS[key]:<{label_width}}  {values[key]:>{value_width}}" for key in stats]
+
+
+def terminal_namer(trace):
+    """Return the function printing a terminal: its event name, or the block
+    number in hex for memory traces."""
+    if trace.kind == "mem":
+        return lambda event: hex(event)
+    return trace.event_name
+
+
+def run(args) -> int:
+    freq = check_freq(args.freq)
+    trace = read_trace(args.trace)
+    events = np.asarray(trace.events)
+    grammar = build_grammar(events, trace.session_starts)
+    lowered = lower(grammar, freq)
+    name = terminal_namer(trace)
+
+    if args.show == "rules":
+        lines = grammar.format_rules(name)
+        print(json.dumps({"rules": lines}, indent=2) if args.json else "\n".join(lines))
+        return 0
+    if args.show == "lowered":
+        line = " ".join(format_symbol(int(v), name) for v in lowered.sequence)
+        print(json.dumps({"lowered": line}) if args.json else line)
+        return 0
+
+    stats = grammar_statistics(grammar, lowered, len(events))
+    print(json.dumps(stats, indent=2) if args.json else "\n".join(format_statistics(stats)))
+    return 0
