@@ -13,7 +13,7 @@ import numpy as np
 from predictor.checkpoint import load_model, names_digest
 from predictor.errors import CheckpointError, PredictorError
 from predictor.splits import part_sessions
-from predictor.training import resolve_device
+from predictor.stepper import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,12 @@ def make_stepper(model, vocab, device):
     """Return a GRUStepper whose rollback ring covers the longest token."""
     from predictor.stepper import GRUStepper
 
-    return GRUStepper(model.to(device), device, max(1, vocab.max_token_length()))
+    stepper = GRUStepper(model.to(device), device, max(1, vocab.max_token_length()))
+    # One throw-away step first, so one-time costs (lazy allocation, CUDA graph
+    # capture) do not land in the timed run's first prediction.
+    stepper.feed(np.ones(1, dtype=np.int64) if vocab.size > 1 else np.zeros(1, dtype=np.int64))
+    stepper.reset()
+    return stepper
 
 
 def run_method(method, events, vocab, model, device, *, session_starts=None, trace_offset=0,

@@ -24,7 +24,8 @@ from predictor.evaluation import run_method
 from predictor.presets import Preset, get_preset
 from predictor.retokenize import tokenize
 from predictor.splits import Split, make_split, part_sessions
-from predictor.training import resolve_device, train_model
+from predictor.stepper import resolve_device
+from predictor.training import train_model
 
 log = logging.getLogger(__name__)
 

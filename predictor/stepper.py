@@ -217,13 +217,14 @@ class ScriptedStepper:
     ``script(call_number, fed_history)`` returning the token, where
     ``fed_history`` is the tuple of tokens the model has consumed in this session
     after rollbacks. ``log`` records ("feed", tokens tuple, returned token),
-    ("rollback", n) and ("reset",) in order.
+    ("rollback", n) and ("reset",) in order; ``sessions`` counts resets.
     """
 
     def __init__(self, script, ring_size=None):
         self.script = script
         self.ring_size = ring_size
         self.calls = 0
+        self.sessions = 0
         self.history = []
         self.log = []
 
@@ -233,6 +234,7 @@ class ScriptedStepper:
 
     def reset(self):
         self.history = []
+        self.sessions += 1
         self.log.append(("reset",))
 
     def rollback(self, n):

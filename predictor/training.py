@@ -36,25 +36,6 @@ IGNORE = -100  # target of padding positions; nn.CrossEntropyLoss skips it
 STATE_VERSION = 1
 
 
-def resolve_device(name: Optional[str] = None) -> torch.device:
-    """Return the torch device for ``name``: CUDA when present and ``name`` is None.
-
-    Raises PredictorError for an unknown name or for CUDA without a GPU.
-    """
-    if name is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise PredictorError(f"unknown device {name!r}: use cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise PredictorError(f"device {name!r} requested but no CUDA GPU is available: "
-                             "use --device cpu")
-    if device.type not in ("cpu", "cuda"):
-        raise PredictorError(f"device {name!r} is not supported: use cpu, cuda or cuda:N")
-    return device
-
-
 def seed_everything(seed: int):
     """Seed Python's, NumPy's and torch's generators."""
     random.seed(seed)

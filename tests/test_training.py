@@ -13,7 +13,8 @@ from predictor.model import GRUPredictor
 from predictor.presets import PRESETS, TINY, get_preset
 from predictor.retokenize import tokenize
 from predictor.splits import make_split, part_sessions
-from predictor.training import make_windows, resolve_device, train_model
+from predictor.stepper import resolve_device
+from predictor.training import make_windows, train_model
 from predictor.vocabulary import UNKNOWN, Vocabulary
 
 PRESET = dataclasses.replace(TINY, max_epochs=3, patience=10, max_windows=64)
@@ -221,5 +222,5 @@ def test_cuda_without_gpu_raises():
 
 
 def test_unknown_device_raises():
-    with pytest.raises(PredictorError, match="unknown device"):
+    with pytest.raises(PredictorError, match="invalid device"):
         resolve_device("tpu9")
