@@ -141,23 +141,13 @@ class RefinementCheckpoint:
         self.fingerprint = json.loads(json.dumps(fingerprint))
         self.info = info
 
-    def latest_model_dir(self) -> Optional[str]:
-        """Return the model directory of the last finished interval, or None."""
-        state = self._read_state()
-        return None if state is None else os.path.join(self.folder, state["latest"])
-
     def _read_state(self) -> Optional[dict]:
-        path = os.path.join(self.folder, self.STATE)
-        if not os.path.exists(path):
+        state = read_state(self.folder)
+        if state is None:
             return None
-        try:
-            with open(path, encoding="utf-8") as handle:
-                state = json.load(handle)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise CheckpointError(f"{path} is corrupted ({error}): delete {self.folder} to "
-                                  "refine from the start") from None
         if state.get("version") != STATE_VERSION or state.get("fingerprint") != self.fingerprint:
-            log.info("%s belongs to another refinement run; starting from interval 0", path)
+            log.info("%s belongs to another refinement run; starting from interval 0",
+                     self.folder)
             return None
         return state
 
@@ -203,6 +193,28 @@ class RefinementCheckpoint:
         for entry in os.listdir(self.folder):
             if entry.startswith("interval-") and entry != name:
                 shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
+
+
+def read_state(folder) -> Optional[dict]:
+    """Return the parsed ``state.json`` of a refinement folder, or None if there is none.
+
+    Raises CheckpointError for an unreadable file.
+    """
+    path = os.path.join(folder, RefinementCheckpoint.STATE)
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(f"{path} is corrupted ({error}): delete {folder} to refine "
+                              "from the start") from None
+
+
+def latest_model_dir(folder) -> Optional[str]:
+    """Return the model directory of the last finished interval in ``folder``, or None."""
+    state = read_state(folder)
+    return None if state is None else os.path.join(os.fspath(folder), state["latest"])
 
 
 def _write_json(path, data):
@@ -496,5 +508,8 @@ def run_refinement(args, model_dirs, trace, methods) -> dict:
                                        checkpoint_dir=args.refine_dir, progress=True)
     rows = summary_rows(reports)
     print(format_table(rows))
+    if args.refine_dir:
+        for method in methods:
+            print(f"refined {method} model: {latest_model_dir(os.path.join(args.refine_dir, method))}")
     return {"refinement": {"interval_events": args.refine_interval,
                            "epochs": args.refine_epochs}, "runs": rows}
