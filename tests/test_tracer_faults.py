@@ -1,0 +1,139 @@
+"""Tracing programs that crash, fail, or cannot be traced: status kept, clear errors."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from complearn.cli import main
+from tracer.tracefile import read_trace
+from tracer_support import CRASH_C, FOREVER_C, compile_c, needs_valgrind
+
+
+@pytest.fixture(scope="module")
+def crash(tmp_path_factory):
+    return compile_c(tmp_path_factory.mktemp("crash"), "crash", CRASH_C)
+
+
+def trace_cli(out, *program, extra=()):
+    return main(["trace", "--quiet", "-o", str(out), *extra, "--", *map(str, program)])
+
+
+def assert_no_output(folder, out):
+    assert not out.exists()
+    assert [name for name in os.listdir(folder) if name.startswith(".")] == []
+
+
+@needs_valgrind
+def test_segfault_keeps_events_and_signal(crash, tmp_path):
+    out = tmp_path / "segv.trace"
+    assert trace_cli(out, crash) == 0
+    trace = read_trace(out)
+    assert [trace.names[e] for e in trace.events] == ["main", "f", "f", "g"]
+    assert trace.meta["signal"] == "SIGSEGV"
+    assert trace.meta["exit_status"] is None
+    assert trace.meta["complete"] is False
+
+
+@needs_valgrind
+def test_exit_status_three_recorded(crash, tmp_path):
+    out = tmp_path / "exit3.trace"
+    assert trace_cli(out, crash, "e") == 0
+    trace = read_trace(out)
+    assert [trace.names[e] for e in trace.events][:4] == ["main", "f", "f", "exit@plt"]
+    assert trace.meta["exit_status"] == 3
+    assert trace.meta["signal"] is None
+    assert trace.meta["complete"] is True
+
+
+def test_missing_program_one_line_error(tmp_path, capsys):
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, tmp_path / "no-such-program") == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "not found" in error
+    assert_no_output(tmp_path, out)
+
+
+def test_non_elf_program_rejected(tmp_path, capsys):
+    script = tmp_path / "script.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o755)
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, script) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "not an ELF executable" in error
+    assert_no_output(tmp_path, out)
+
+
+def test_valgrind_override_missing(crash, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COMPLEARN_VALGRIND", str(tmp_path / "no-valgrind"))
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "COMPLEARN_VALGRIND" in error
+    assert_no_output(tmp_path, out)
+
+
+def test_valgrind_absent_from_path(crash, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("COMPLEARN_VALGRIND", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "valgrind not found" in error
+    assert_no_output(tmp_path, out)
+
+
+def test_pin_backend_without_pin_root(crash, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PIN_ROOT", raising=False)
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash, extra=("--backend", "pin")) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "PIN_ROOT" in error
+    assert_no_output(tmp_path, out)
+
+
+def test_pin_root_without_kit(crash, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PIN_ROOT", str(tmp_path))
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash, extra=("--backend", "pin")) == 1
+    assert "no executable 'pin'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@needs_valgrind
+def test_start_symbol_never_reached(crash, tmp_path, capsys):
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash, "e", extra=("--start-at", "no_such_function")) == 1
+    error = capsys.readouterr().err.strip()
+    assert "never entered 'no_such_function'" in error
+    assert_no_output(tmp_path, out)
+
+
+def test_negative_skip_rejected(crash, tmp_path, capsys):
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash, extra=("--skip-events", "-1")) == 1
+    assert "skip must be 0 or more" in capsys.readouterr().err
+
+
+@needs_valgrind
+def test_ctrl_c_keeps_recorded_events(tmp_path):
+    program = compile_c(tmp_path, "forever", FOREVER_C)
+    out = tmp_path / "forever.trace"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "complearn.cli", "trace", "--quiet", "-o", str(out), "--",
+         str(program)], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert process.stdout.readline().strip() == "ready"
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    trace = read_trace(out)
+    assert trace.num_events >= 1000
+    assert trace.meta["stopped"] == "interrupted"
+    assert trace.meta["complete"] is False
+    assert set(trace.names) == {"main", "spin", "puts@plt", "fflush@plt"}

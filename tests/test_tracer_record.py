@@ -1,0 +1,173 @@
+"""Recording real programs under the Valgrind tool: calls, memory, threads, fork, perl."""
+import collections
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tracer.record import record
+from tracer.tracefile import read_trace
+from tracer_support import (CALLS_C, FORK_C, MEM_C, THREADS_C, compile_c, needs_valgrind,
+                            nm_functions)
+
+pytestmark = needs_valgrind
+
+PERL_WORKLOAD = ("my %h; $h{$_ % 97} += $_ for 1..20000; "
+                 "my @k = sort { $a <=> $b } keys %h; print scalar(@k), qq(\\n);")
+
+
+@pytest.fixture(scope="module")
+def programs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("programs")
+    return {
+        "calls": compile_c(folder, "calls", CALLS_C),
+        "calls_nopie": compile_c(folder, "calls_nopie", CALLS_C, "-no-pie"),
+        "mem": compile_c(folder, "mem", MEM_C, "-no-pie"),
+        "threads": compile_c(folder, "threads", THREADS_C, "-pthread"),
+        "fork": compile_c(folder, "fork", FORK_C),
+    }
+
+
+def names_of(trace, start=0, stop=None):
+    return [trace.names[event] for event in trace.events[start:stop]]
+
+
+@pytest.mark.parametrize("variant", ["calls", "calls_nopie"])
+def test_calls_main_image_sequence(programs, tmp_path, variant):
+    out = tmp_path / "calls.trace"
+    record([str(programs[variant])], "calls", out, progress=False)
+    trace = read_trace(out)
+    names = names_of(trace)
+    assert names[:7] == ["main", "f", "f", "f", "g", "h", "h"]
+    assert trace.kind == "calls"
+    assert trace.num_sessions == 1
+    assert trace.meta["exit_status"] == 0
+    assert trace.meta["complete"] is True
+    assert trace.meta["backend"] == "valgrind"
+    assert trace.meta["command"] == [str(programs[variant])]
+
+
+def test_calls_symbols_match_nm(programs, tmp_path):
+    out = tmp_path / "calls.trace"
+    record([str(programs["calls"])], "calls", out, progress=False)
+    trace = read_trace(out)
+    functions = nm_functions(programs["calls"])
+    for entry in trace.meta["symbols"]:
+        if entry["name"].endswith("@plt"):
+            continue
+        assert entry["named"]
+        assert entry["name"] in functions[int(entry["address"], 16)]
+
+
+def test_calls_images_all_includes_libc(programs, tmp_path):
+    out = tmp_path / "all.trace"
+    record([str(programs["calls"])], "calls", out, images=("all",), progress=False)
+    trace = read_trace(out)
+    images = {entry["image"].rsplit("/", 1)[-1] for entry in trace.meta["symbols"]}
+    assert "libc.so.6" in images
+    assert "calls" in images
+    assert names_of(trace, 0, 1) == ["main"]
+
+
+def test_calls_skip_and_max_window(programs, tmp_path):
+    out = tmp_path / "window.trace"
+    record([str(programs["calls"])], "calls", out, skip_events=1, max_events=4, progress=False)
+    trace = read_trace(out)
+    assert names_of(trace) == ["f", "f", "f", "g"]
+    assert trace.meta["complete"] is False
+    assert trace.meta["stopped"] == "max-events"
+
+
+def test_calls_stripped_binary_gives_address_ids(programs, tmp_path):
+    stripped = tmp_path / "calls_stripped"
+    shutil.copy(programs["calls"], stripped)
+    subprocess.run(["strip", str(stripped)], check=True)
+    out = tmp_path / "stripped.trace"
+    record([str(stripped)], "calls", out, progress=False)
+    trace = read_trace(out)
+
+    # main is found from __libc_start_main's first argument; every unnamed
+    # function keeps its own address id and no PLT-less name is guessed.
+    by_address = {address: names for address, names in nm_functions(programs["calls"]).items()}
+    for entry in trace.meta["symbols"]:
+        if entry["name"].endswith("@plt"):
+            continue
+        assert not entry["named"]
+        assert re.fullmatch(r"0x[0-9a-f]+@calls_stripped", entry["name"])
+        assert int(entry["address"], 16) in by_address
+    first = [by_address[int(trace.meta["symbols"][e]["address"], 16)] for e in trace.events[:7]]
+    assert [sorted(names)[0] for names in first] == ["main", "f", "f", "f", "g", "h", "h"]
+
+
+def test_mem_stride_stores_then_loads(programs, tmp_path):
+    out = tmp_path / "mem.trace"
+    record([str(programs["mem"])], "mem", out, progress=False)
+    trace = read_trace(out)
+    first_block = _data_symbol(programs["mem"], "array") >> 6
+    events = np.asarray(trace.events)
+    inside = (events >= first_block) & (events < first_block + 1024)
+    blocks = events[inside] - first_block
+    flags = np.asarray(trace.flags)[inside]
+    expected = np.concatenate([np.arange(1024), np.arange(1024)])
+    assert blocks.tolist() == expected.tolist()
+    assert flags[:1024].tolist() == [1] * 1024
+    assert flags[1024:].tolist() == [0] * 1024
+    assert trace.meta["block_size"] == 64
+
+
+def _data_symbol(binary, name):
+    output = subprocess.run(["nm", str(binary)], check=True, capture_output=True, text=True).stdout
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == name:
+            return int(parts[0], 16)
+    raise LookupError(name)
+
+
+def test_threads_become_sessions(programs, tmp_path):
+    out = tmp_path / "threads.trace"
+    record([str(programs["threads"])], "calls", out, progress=False)
+    trace = read_trace(out)
+    assert trace.num_sessions == 2
+    assert trace.meta["threads"] == [1, 2]
+    (main_start, main_stop), (worker_start, worker_stop) = trace.session_bounds()
+    main_calls = [n for n in names_of(trace, main_start, main_stop) if not n.endswith("@plt")]
+    worker_calls = names_of(trace, worker_start, worker_stop)
+    assert main_calls[0] == "main"
+    assert "c" in main_calls
+    assert "a" not in main_calls
+    assert worker_calls == ["worker", "a", "b", "b"]
+
+
+def test_fork_child_is_not_traced(programs, tmp_path):
+    out = tmp_path / "fork.trace"
+    record([str(programs["fork"])], "calls", out, progress=False)
+    trace = read_trace(out)
+    names = names_of(trace)
+    assert "parent_fn" in names
+    assert "child_fn" not in names
+    assert trace.num_sessions == 1
+    assert trace.meta["exit_status"] == 0
+
+
+def test_perl_calls_are_interpreter_functions(tmp_path):
+    out = tmp_path / "perl.trace"
+    record(["perl", "-e", PERL_WORKLOAD], "calls", out, progress=False)
+    trace = read_trace(out)
+    assert trace.num_events > 10000
+    counts = collections.Counter(np.asarray(trace.events).tolist())
+    top = [trace.names[event] for event, _ in counts.most_common(10)]
+    assert top[0].startswith("Perl_")
+    assert sum(name.startswith("Perl_") for name in top) >= 6
+
+
+def test_perl_mem_bounded_by_max_events(tmp_path):
+    out = tmp_path / "perl-mem.trace"
+    record(["perl", "-e", PERL_WORKLOAD], "mem", out, max_events=50000, progress=False)
+    trace = read_trace(out)
+    assert trace.num_events == 50000
+    assert trace.meta["complete"] is False
+    assert trace.meta["stopped"] == "max-events"
+    assert set(np.unique(trace.flags).tolist()) == {0, 1}
