@@ -1,8 +1,8 @@
 """cffi build script for the cache simulator core, module ``sim._cache``.
 
 Out-of-line API mode: ``pip install`` compiles the C99 sources in ``sim/csrc``.
-The cdef is the public part of ``csrc/cache.h`` (between its PUBLIC markers)
-with preprocessor lines removed, so the two cannot drift apart.
+The cdef is ``csrc/cache.h`` itself with its preprocessor lines removed, so
+the two cannot drift apart.
 """
 import pathlib
 
@@ -30,7 +30,8 @@ ffibuilder.set_source(
     '#include "cache.h"',
     sources=[(CSRC / name).as_posix() for name in SOURCES],
     include_dirs=[CSRC.as_posix()],
-    extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra"],
+    extra_compile_args=["-std=c99", "-O3", "-flto", "-Wall", "-Wextra"],
+    extra_link_args=["-O3", "-flto"],
 )
 
 if __name__ == "__main__":

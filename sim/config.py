@@ -21,8 +21,8 @@ def _is_power_of_two(value):
 class LevelConfig:
     """One cache level: total size and line size in bytes, associativity in ways.
 
-    The number of sets is size_bytes / (ways * line_bytes); it and the line
-    size must be powers of two, and lines at least one 64-byte trace block.
+    The number of sets is size_bytes / (ways * line_bytes). Sets and line size
+    must be powers of two, and a line must cover at least one 64-byte block.
     """
 
     size_bytes: int = DEFAULT_SIZE_BYTES

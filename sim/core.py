@@ -22,11 +22,11 @@ PREFETCH_FIELDS = ("issued", "redundant", "useful", "late", "useless", "resident
                    "in_flight_at_end")
 
 
-def _check(rc, what):
+def _check(rc, action):
     if rc == lib.SIM_ENOMEM:
-        raise MemoryError(f"cache simulator: out of memory while {what}")
+        raise MemoryError(f"cache simulator: out of memory while {action}")
     if rc != lib.SIM_OK:
-        raise SimError(f"cache simulator: invalid setting while {what} (C return code {rc})")
+        raise SimError(f"cache simulator: invalid setting while {action} (C return code {rc})")
 
 
 def _int64(array):

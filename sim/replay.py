@@ -2,6 +2,7 @@
 latencies turned into delays in accesses."""
 import dataclasses
 import math
+import numbers
 
 import numpy as np
 
@@ -50,11 +51,12 @@ def delay_accesses(latency_ns, access_interval_ns):
 
 def check_timing(access_interval_ns, latency_ns):
     """Raise ConfigError unless the interval is positive and the latency override non-negative."""
-    if not (isinstance(access_interval_ns, (int, float)) and math.isfinite(access_interval_ns)
+    if not (isinstance(access_interval_ns, numbers.Real) and math.isfinite(access_interval_ns)
             and access_interval_ns > 0):
         raise ConfigError(f"access interval {access_interval_ns!r} ns is invalid; give a positive "
                           "number of ns per access")
-    if latency_ns is not None and not (math.isfinite(latency_ns) and latency_ns >= 0):
+    if latency_ns is not None and not (isinstance(latency_ns, numbers.Real)
+                                       and math.isfinite(latency_ns) and latency_ns >= 0):
         raise ConfigError(f"latency {latency_ns!r} ns is invalid; give 0 or more ns")
 
 

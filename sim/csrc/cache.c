@@ -2,7 +2,7 @@
  *
  * Inclusion (when sim->inclusive): a line filled into level i is filled into
  * every level below it first, and a line evicted from level i > 0 is removed
- * from every level above it (a back-invalidation), so each upper level holds a
+ * from every level above it (a back-invalidation), so each upper level contains a
  * subset of the lines below it. Without inclusion, fills are the same but
  * evictions touch only their own level. Loads and stores are treated alike
  * (write-allocate, no dirty state). */
@@ -248,9 +248,9 @@ static int demand_access(sim_t *sim, int64_t block)
     return outcome;
 }
 
-/* A prefetch has arrived: fill its first-level line, and the lower levels
- * first where they lack the line (a lower level that holds it counts a hit
- * in its replacement state, not in its counters). */
+/* A prefetch has arrived: fill its first-level line, after filling each lower
+ * level that lacks the line. A lower level that contains it updates its
+ * replacement state as on a hit, but not its counters. */
 static void prefetch_arrive(sim_t *sim, int64_t line0)
 {
     int64_t block = line0 << sim->levels[0].line_shift;

@@ -1,7 +1,8 @@
 /* Trace-driven set-associative cache simulator: the public C API.
  *
- * Plain C99 with no Python in it; sim/_build_cache.py mirrors the declarations
- * marked PUBLIC in its cdef, so a C-only test driver can link these sources too.
+ * Plain C99 with no Python in it, so a C-only test driver can link these
+ * sources too. sim/_build_cache.py passes this header, without its
+ * preprocessor lines, to cffi's cdef: keep it to declarations cffi parses.
  *
  * Units: a block is 64 bytes (the trace stores address >> 6); a line is
  * line_bytes bytes, so block b lies in line b >> log2(line_bytes / 64).
@@ -12,14 +13,14 @@
 
 #include <stdint.h>
 
-/* PUBLIC: return codes. */
+/* return codes. */
 enum {
     SIM_OK = 0,
     SIM_ENOMEM = 1,  /* an allocation failed */
     SIM_EINVAL = 2   /* a configuration value is out of range */
 };
 
-/* PUBLIC: replacement policies (ids index the table in policy.c). */
+/* replacement policies (ids index the table in policy.c). */
 enum {
     SIM_POLICY_LRU = 0,
     SIM_POLICY_FIFO = 1,
@@ -27,7 +28,7 @@ enum {
     SIM_POLICY_SRRIP = 3
 };
 
-/* PUBLIC: prefetchers (ids index the table in prefetch.c). */
+/* prefetchers (ids index the table in prefetch.c). */
 enum {
     SIM_PREFETCH_NONE = 0,
     SIM_PREFETCH_NEXT_LINE = 1,
@@ -35,13 +36,13 @@ enum {
     SIM_PREFETCH_REPLAY = 3
 };
 
-/* PUBLIC: per-line flag bits. */
+/* per-line flag bits. */
 enum {
     SIM_LINE_PREFETCHED = 1,  /* the line was filled by a prefetch */
     SIM_LINE_USED = 2         /* a demand access has hit the line since its fill */
 };
 
-/* PUBLIC: geometry of one cache level. */
+/* geometry of one cache level. */
 typedef struct {
     int64_t sets;        /* power of two */
     int32_t ways;        /* at least 1 */
@@ -49,7 +50,7 @@ typedef struct {
     int32_t policy;      /* SIM_POLICY_* */
 } sim_level_config;
 
-/* PUBLIC: demand counters of one level (only accesses made while counting). */
+/* demand counters of one level (only accesses made while counting). */
 typedef struct {
     int64_t accesses;            /* demand lookups at this level */
     int64_t hits;
@@ -58,7 +59,7 @@ typedef struct {
     int64_t back_invalidations;  /* lines removed because a lower level evicted them */
 } sim_level_stats;
 
-/* PUBLIC: prefetch counters, measured at the first level.
+/* prefetch counters, measured at the first level.
  * issued = useful + late + useless + resident_at_end; redundant is not in issued. */
 typedef struct {
     int64_t issued;           /* requests sent towards memory */
@@ -72,7 +73,7 @@ typedef struct {
 
 typedef struct sim sim_t;
 
-/* PUBLIC API */
+/* API */
 int sim_new(const sim_level_config *levels, int32_t num_levels, int32_t inclusive,
             uint64_t seed, sim_t **out);
 void sim_free(sim_t *sim);
@@ -84,6 +85,5 @@ int sim_run(sim_t *sim, const int64_t *blocks, int64_t n, int64_t first_time,
 void sim_get_level_stats(const sim_t *sim, int32_t level, sim_level_stats *out);
 void sim_get_prefetch_stats(const sim_t *sim, sim_prefetch_stats *out);
 void sim_get_contents(const sim_t *sim, int32_t level, int64_t *lines, uint8_t *flags);
-/* END PUBLIC API */
 
 #endif
