@@ -52,10 +52,10 @@ def _save(figure, out_path):
     return out_path
 
 
-def _section(results, key, why):
+def _section(results, key, hint):
     section = results.get(key)
     if not section:
-        raise ResultsError(f"results for {results['trace']['name']} have no '{key}' data; {why}")
+        raise ResultsError(f"results for {results['trace']['name']} have no '{key}' data; {hint}")
     return section
 
 

@@ -2,8 +2,8 @@
 
 The main table follows Table 4 of Guan et al. (TKDD 2026): one block of rows per trace,
 one row per prediction method, with the simulator's columns added for memory traces.
-Every figure printed is a key of the results dict, at most converted to another unit
-(fractions to percent, nanoseconds to microseconds); nothing is computed here.
+Every figure printed is the value of a key of the results dict. At most it is converted
+to another unit (fractions to percent, nanoseconds to microseconds).
 """
 import pathlib
 

@@ -16,10 +16,10 @@ One results file describes one trace studied once. Its top level is a JSON objec
     timeline              null, or {start, events: [...],
                           methods: {method: {event_index: [...], length: [...]}}}
 
-Units: accuracies, rates, shares and overheads are fractions in [0, 1] (the report shows
-them as percentages); latencies and intervals are nanoseconds; ``tolerance_pct`` is the
-accepted drop of validation event accuracy against default-1, in percentage points;
-``mpki`` is misses per 1000 accesses (a block trace has no instruction count).
+Units: accuracies, rates, shares and overheads are fractions in [0, 1], which the report
+shows as percentages. Latencies and intervals are in nanoseconds. ``tolerance_pct`` is
+the accepted drop of validation event accuracy against default-1, in percentage points.
+``mpki`` is misses per 1000 accesses, because a block trace has no instruction count.
 A figure that is undefined (accuracy of a prefetcher that issued nothing) is null.
 ``simulation`` and ``hit_rate_vs_interval`` are null for traces other than ``mem``.
 
@@ -124,7 +124,7 @@ def settings_section(preset, tolerance_pct, seed, device, access_interval_ns=Non
 
 
 def freq_point(freq, valid_accuracy, avg_prediction_length, speedup):
-    """One step of the FREQ search: a candidate FREQ and how it did on validation."""
+    """Record one step of the FREQ search: a candidate FREQ and how it did on validation."""
     return {
         "freq": int(freq),
         "valid_accuracy": float(valid_accuracy),
@@ -136,7 +136,7 @@ def freq_point(freq, valid_accuracy, avg_prediction_length, speedup):
 def run_rows(run_results):
     """Turn online-run results into ``runs`` rows, with speedups against default-1.
 
-    ``run_results`` holds objects with the attributes of ``predictor.online.RunResult``
+    ``run_results`` contains objects with the attributes of ``predictor.online.RunResult``
     (method, freq, k, events, predictions, model_inputs, rollbacks,
     avg_prediction_length, tokenization_overhead, avg_latency_ns, event_accuracy).
     Speedup is default-1's latency per event over the run's; it is null when no
@@ -166,7 +166,7 @@ def run_rows(run_results):
 
 
 def simulation_row(prefetcher, *, accesses, hits, misses, issued, useful, late, useless):
-    """One simulator run as a ``simulation`` row; the ratios are computed here.
+    """Build the ``simulation`` row of one simulator run, computing its ratios.
 
     hit_rate = hits / accesses; mpki = 1000 * misses / accesses;
     accuracy = useful / issued; coverage = useful / (useful + misses), where misses
@@ -195,7 +195,7 @@ def simulation_section(rows, access_interval_ns, cache):
 
 
 def hit_rate_vs_interval_section(intervals_ns, hit_rate):
-    """Hit rate per prefetcher at each access interval.
+    """Build the hit-rate sweep: hit rate per prefetcher at each access interval.
 
     ``hit_rate`` maps a prefetcher name to a list with one hit rate per interval.
     Raises ResultsError when a list has another length than ``intervals_ns``.

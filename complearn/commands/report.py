@@ -12,7 +12,7 @@ HELP = "merge results.json files of compare runs into one Table-4-style Markdown
 
 def add_arguments(parser):
     parser.add_argument("results", nargs="+", metavar="RESULTS",
-                        help="results.json files of 'complearn compare', or folders holding one; "
+                        help="results.json files of 'complearn compare', or folders containing one; "
                              "each becomes one block of rows, in the order given")
     parser.add_argument("-o", "--out", metavar="OUT.md",
                         help="write the Markdown report here and print a summary per trace "

@@ -77,7 +77,7 @@ static void collide_cell(double *cell)
     double rho, ux, uy;
     cell_moments(cell, &rho, &ux, &uy);
 
-    /* Guo-style forcing folded into the velocity shift: enough to drive the flow. */
+    /* Velocity-shift forcing: the equilibrium sees u + tau * F / rho. */
     ux += TAU * FORCE_X / rho;
     for (int q = 0; q < Q; q++)
         cell[q] += (equilibrium(q, rho, ux, uy) - cell[q]) / TAU;

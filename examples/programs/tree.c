@@ -40,7 +40,7 @@ static int parse_size(int argc, char **argv, int fallback)
     return (int)n;
 }
 
-/* splitmix64 (Steele, Lea and Flood 2014): one 64-bit state, full period. */
+/* splitmix64: one 64-bit state stepped by an odd constant, so the period is 2^64. */
 static uint64_t next_random(void)
 {
     uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
