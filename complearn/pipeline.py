@@ -212,12 +212,16 @@ def timeline(trace, split, predictions_dir, settings):
                                    settings.timeline_events)
 
 
-def build_results(trace, name, settings, device, compressed_fit, runs, simulated, timeline_data):
+def build_results(trace, name, settings, device, compressed_fit, runs, simulated, timeline_data,
+                  shown_path=None):
     """Assemble and validate the results dict of one study."""
     simulation, sweep = simulated if simulated is not None else (None, None)
     access_interval = settings.access_interval_ns if trace.kind == "mem" else None
+    trace_info = schema.trace_section(trace, name)
+    if shown_path is not None:
+        trace_info["path"] = os.fspath(shown_path)
     return schema.new_results(
-        trace=schema.trace_section(trace, name),
+        trace=trace_info,
         settings=schema.settings_section(settings.preset, settings.tolerance_pct, settings.seed,
                                          device, access_interval),
         freq_search=freq_search_points(compressed_fit),
@@ -237,13 +241,18 @@ def write_outputs(results, study_dir):
 
 # ---------------------------------------------------------------- the whole study
 
-def run_study(trace_path, study_dir, settings: StudySettings, name=None) -> StudyOutput:
+def run_study(trace_path, study_dir, settings: StudySettings, name=None,
+              shown_path=None) -> StudyOutput:
     """Run the study of one trace into ``study_dir``; see the module docstring.
+
+    ``name`` labels the trace in the report (default: its file name);
+    ``shown_path`` replaces the trace path stored in the results, for a trace
+    that will move (default: ``trace_path``).
 
     Raises PredictorError (or TraceError, SimError) with one line when a step fails.
     """
     from predictor.splits import make_split
-    from predictor.training import resolve_device
+    from predictor.stepper import resolve_device
     from tracer.tracefile import read_trace
 
     study_dir = pathlib.Path(study_dir)
@@ -264,7 +273,7 @@ def run_study(trace_path, study_dir, settings: StudySettings, name=None) -> Stud
     timeline_data = timeline(trace, split, predictions_dir, settings)
 
     results = build_results(trace, name, settings, device, compressed_fit, runs, simulated,
-                            timeline_data)
+                            timeline_data, shown_path)
     results_path, plot_paths = write_outputs(results, study_dir)
     return StudyOutput(results=results, study_dir=study_dir, results_path=results_path,
                        plot_paths=list(plot_paths))
