@@ -188,11 +188,12 @@ def simulate_prefetchers(trace, split, predictions_dir, settings):
     bar.close()
 
     simulation = schema.simulation_section(rows, settings.access_interval_ns,
-                                           _cache_text(settings.cache))
+                                           describe_cache(settings.cache))
     return simulation, schema.hit_rate_vs_interval_section(settings.intervals_ns, sweep)
 
 
-def _cache_text(cache):
+def describe_cache(cache) -> str:
+    """Describe a ``SIZE,WAYS[,LINE]`` cache level in words; raises ConfigError when invalid."""
     from sim.config import parse_levels
 
     level = parse_levels([cache])[0]

@@ -3,9 +3,9 @@
 One module fixture compiles a C program, records its call and memory traces and
 runs the whole study with the tiny preset. The tests then read what it wrote and
 repeat the deterministic steps with the separate fit, evaluate and simulate
-commands. Hit counts of prediction replay depend on each prediction's latency; the
-separate simulate runs replay the prediction files compare wrote, which hold the
-measured latencies, so their hit counts must match exactly.
+commands. Hit counts of prediction replay depend on each prediction's latency, so
+the separate simulate runs replay the prediction files that compare wrote. Those
+files hold the measured latencies, so the hit counts must match exactly.
 """
 import json
 import os
@@ -94,7 +94,8 @@ def test_compare_writes_report_results_and_plots(study):
              out / "mem" / "hit_rate_vs_interval.png"]
     for path in plots:
         pixels = _png_pixels(path)[..., :3]  # (H, W, RGB) floats in [0, 1]
-        assert pixels.shape[0] > 100 and pixels.shape[1] > 100, path
+        assert pixels.shape[0] > 100, path
+        assert pixels.shape[1] > 100, path
         drawn = (pixels < 0.9).any(axis=2).mean()  # share of pixels that are not near white
         assert 0.01 < drawn < 0.9, path
     assert not list(out.parent.glob(".out.partial-*"))
@@ -119,7 +120,8 @@ def test_compare_results_cover_every_step(study):
     calls, mem = study["calls"], study["mem"]
 
     assert [row["method"] for row in calls["runs"]] == ["default-1", "default-k", "compressed"]
-    assert calls["simulation"] is None and calls["hit_rate_vs_interval"] is None
+    assert calls["simulation"] is None
+    assert calls["hit_rate_vs_interval"] is None
     assert [row["prefetcher"] for row in mem["simulation"]["rows"]] == [
         "none", "next-line", "stride", "default-1", "default-k", "compressed"]
     assert mem["settings"]["access_interval_ns"] in mem["hit_rate_vs_interval"]["intervals_ns"]
@@ -190,7 +192,8 @@ def test_compare_missing_program_fails_cleanly(tmp_path, capsys):
 
     assert status == 1
     error = capsys.readouterr().err.strip()
-    assert error.startswith("complearn compare: error:") and "not found" in error
+    assert error.startswith("complearn compare: error:")
+    assert "not found" in error
     assert len(error.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 
@@ -204,7 +207,8 @@ def test_compare_short_trace_fails_cleanly(tmp_path, capsys):
 
     assert status == 1
     error = capsys.readouterr().err.strip()
-    assert "10 events" in error and "too few" in error
+    assert "10 events" in error
+    assert "too few" in error
     assert len(error.splitlines()) == 1
     assert sorted(path.name for path in tmp_path.iterdir()) == ["short.trace"]
 
@@ -221,7 +225,8 @@ def test_compare_unwritable_out_fails_cleanly(tmp_path, capsys, where):
 
     assert status == 1
     error = capsys.readouterr().err.strip()
-    assert error.startswith("complearn compare: error: --out") and len(error.splitlines()) == 1
+    assert error.startswith("complearn compare: error: --out")
+    assert len(error.splitlines()) == 1
     assert blocker.read_text() == "not a folder\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["blocker", "ok.trace"]
 

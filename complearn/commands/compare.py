@@ -23,8 +23,8 @@ HELP = ("run the whole study: trace a program (or read a trace), fit default and
         "models, predict, simulate the cache, and write a report with plots")
 DEFAULT_OUT = "out"
 DEFAULT_PROGRAM_MAX_EVENTS = 100_000
-# The example's memory trace touches about 380 blocks (24 KiB), so a 32 KiB cache
-# would hold all of it; a 4 KiB cache makes prefetching matter.
+# The example's memory trace touches about 380 blocks (24 KiB), which a 32 KiB cache
+# would hold entirely. In a 4 KiB cache, prefetching matters.
 EXAMPLE_CACHE = "4K,4"
 
 
@@ -175,8 +175,12 @@ def run(args) -> int:
     from complearn.report import write_report
     from complearn.staging import check_output_dir, staged_output
 
+    from predictor.stepper import resolve_device
+
     _check_arguments(args)
+    resolve_device(args.device)
     settings = _settings(args)
+    pipeline.describe_cache(settings.cache)
     out_dir = check_output_dir(args.out)
     set_threads()
 
