@@ -33,13 +33,13 @@ timed example "$COMPLEARN" compare --out "$OUT/example"
 
 # 3. perl's calls (perl and its libraries) while it runs a small hashing loop,
 #    after its start-up calls.
-"$COMPLEARN" trace --kind calls --images all --skip-events 20000 --max-events 60000 \
+"$COMPLEARN" trace --kind calls --images all --skip-events 20000 --max-events 30000 \
     -o "$OUT/traces/perl-calls.trace" -- perl -e \
     'sub f { my ($n) = @_; my %h; $h{$_ % 17} += $_ for 1..$n; return scalar keys %h }
      my $s = 0; $s += f(50) for 1..4000; print "$s\n"'
 
-# 4. A real memory trace: the first 60,000 accesses of SPEC CPU2006 libquantum (DPC-2).
-gzip -dc "$DATA/dpc2/dpc2_libquantum_blocks64.txt.gz" | head -n 60000 \
+# 4. A real memory trace: the first 30,000 accesses of SPEC CPU2006 libquantum (DPC-2).
+gzip -dc "$DATA/dpc2/dpc2_libquantum_blocks64.txt.gz" | head -n 30000 \
     > "$OUT/traces/libquantum-mem.txt"
 "$COMPLEARN" import --format text --kind mem -o "$OUT/traces/libquantum-mem.trace" \
     "$OUT/traces/libquantum-mem.txt"
