@@ -22,7 +22,7 @@ $(PY):
 	$(PY) -m pip install -q $(TORCH_PIN)
 
 install: $(PY)
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,examples]'
 	$(MAKE) plugins
 
 plugins:

@@ -1,6 +1,7 @@
 """Entry point of the ``complearn`` command."""
 import argparse
 import logging
+import os
 import sys
 import traceback
 
@@ -44,7 +45,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        # The reader (e.g. `head`) closed the pipe early: stop quietly, and point
+        # stdout at /dev/null so the interpreter's final flush does not fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except USER_ERRORS as error:
         if args.traceback:
             traceback.print_exc()

@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from complearn.results import BASELINE_PREFETCHERS, METHODS, ResultsError
+from complearn.results import BASELINE_PREFETCHERS, METHODS, ResultsError, new_file_mode
 
 # One colour per method or prefetcher, the same in every plot.
 COLORS = {
@@ -43,6 +43,7 @@ def _save(figure, out_path):
     try:
         with handle:
             figure.savefig(handle, format="png", dpi=DPI)
+            os.fchmod(handle.fileno(), new_file_mode())
         os.replace(handle.name, out_path)
     except OSError as error:
         raise ResultsError(f"{out_path}: cannot write plot: {error.strerror}") from None

@@ -26,7 +26,7 @@ PREDICTION_COLUMNS = (
 )
 SIMULATION_COLUMNS = (
     ("Hit rate (%)", "sim", "hit_rate", "pct"),
-    ("MPKI", "sim", "mpki", "float2"),
+    ("Misses / 1000 acc", "sim", "mpki", "float2"),
     ("Prefetch accuracy (%)", "sim", "accuracy", "pct1"),
     ("Coverage (%)", "sim", "coverage", "pct1"),
     ("Late share (%)", "sim", "late_share", "pct1"),
@@ -38,7 +38,8 @@ DEFINITIONS = (
     "Avg latency: model time plus tokenizer, matching and rollback time, per event of the test stream.",
     "Speedup: default-1's avg latency / the row's avg latency.",
     "Event accuracy: correctly predicted events / events of the test stream.",
-    "Hit rate: demand hits / accesses. MPKI: demand misses per 1000 accesses.",
+    "Hit rate: demand hits / accesses. Misses / 1000 acc: demand misses per 1000 accesses "
+    "(not MPKI: a block trace has no instruction count).",
     "Prefetch accuracy: useful / issued prefetches. Coverage: useful / (useful + demand misses). "
     "Late share: late / issued prefetches.",
 )
@@ -241,7 +242,7 @@ def summary_text(results):
     lines += _text_table(headers, rows)
 
     if is_memory_study(results):
-        headers = ["prefetcher", "hit rate %", "MPKI", "accuracy %", "coverage %", "late %"]
+        headers = ["prefetcher", "hit rate %", "misses/1000 acc", "accuracy %", "coverage %", "late %"]
         rows = [[row["prefetcher"], _format_value(row["hit_rate"], "pct"),
                  _format_value(row["mpki"], "float2"), _format_value(row["accuracy"], "pct1"),
                  _format_value(row["coverage"], "pct1"), _format_value(row["late_share"], "pct1")]

@@ -341,6 +341,19 @@ def validate(results, source="results"):
 
 # ---------------------------------------------------------------- files
 
+def new_file_mode() -> int:
+    """Return the mode ``open()`` gives a new file: 0o666 less the process umask.
+
+    ``tempfile`` creates files with mode 0o600, so a file renamed into place would
+    otherwise stay unreadable to the group and others whatever the umask says.
+    """
+    # NOTE: os.umask can only be read by setting it, so for a moment it is 0; a thread
+    # creating a file at that moment would get mode 0o666.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_atomic(path, data):
     """Write text or bytes to ``path`` through a temporary file renamed into place."""
     path = pathlib.Path(path)
@@ -349,6 +362,7 @@ def write_atomic(path, data):
     try:
         with handle:
             handle.write(payload)
+            os.fchmod(handle.fileno(), new_file_mode())
         os.replace(handle.name, path)
     finally:
         if os.path.exists(handle.name):

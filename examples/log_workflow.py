@@ -181,7 +181,11 @@ def main(argv=None):
     out_dir.mkdir(parents=True, exist_ok=True)
 
     # Steps 1-4: read, strip headers, mine, write keys.
-    lines = pathlib.Path(args.log).read_text(encoding="utf-8", errors="replace").splitlines()
+    try:
+        lines = pathlib.Path(args.log).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as error:
+        sys.exit(f"log_workflow: cannot read log {args.log}: {error.strerror}; "
+                 "give the path of a raw LogHub log")
     contents, unmatched = strip_headers(lines, log_format)
     cluster_ids, templates = mine_templates(contents, log_format)
     keys_path = write_keys(cluster_ids, templates, out_dir, trace_name)

@@ -20,6 +20,8 @@ void cl_engine_reset(cl_engine *engine);
 int cl_engine_run(cl_engine *engine, const int64_t *events, int64_t n, int64_t *pos,
                   cl_request *request);
 int cl_engine_predicted(cl_engine *engine, int64_t token);
+int cl_engine_resume(cl_engine *engine, int64_t token, const int64_t *events, int64_t n,
+                     int64_t *pos, cl_request *request);
 const int64_t *cl_engine_feed_buffer(const cl_engine *engine);
 int64_t cl_engine_max_feed(const cl_engine *engine);
 int32_t cl_engine_max_token_length(const cl_engine *engine);

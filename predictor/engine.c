@@ -1,35 +1,29 @@
-/* Online engine of compressed learning; see engine.h for the contract.
+/* Online engine of compressed learning; see engine.h for the contract. The
+ * algorithm numbers below are those of Guan et al., "Recurrent Neural Networks
+ * Meet Context-Free Grammar: Two Birds with One Stone" (ACM TKDD, 2026).
  *
  * Token recognition uses an Aho-Corasick automaton over the token expansions,
  * built once. Its state after an event is the longest suffix of the session's
- * events that is a prefix of some expansion, so the tokens whose expansion ends
- * at the event are the state's own token and the chain of dictionary links,
- * longest first. The first of them that starts at a token boundary of C wins.
+ * events that is a prefix of some expansion. The tokens whose expansion ends at
+ * the event are then the state's own token and the chain of dictionary links,
+ * longest first, and the first of them that starts at a token boundary of C wins.
  * Boundaries of the last few events are kept in a ring (bstart) so that test
  * is one load.
  *
- * Events are first mapped to dense ids (1, 2, ...; 0 for events that appear in
- * no expansion) through an open-addressing hash table, and automaton edges
- * live in a second hash table keyed by (node, dense id).
+ * Automaton edges live in one open-addressing hash table keyed by (node, event
+ * value), so each event costs one or a few probes of that table.
  */
 #include "engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define NEVER_MATCHES (-1)  /* pending entry of an empty prediction (unknown token) */
-
 struct cl_engine {
     /* vocabulary */
     int32_t n_tokens;
-    int64_t *tok_offsets;   /* (n_tokens + 1) into tok_dense */
-    int32_t *tok_dense;     /* expansions as dense event ids */
-    int32_t max_len;        /* longest expansion, at least 1 */
-
-    /* event value -> dense id */
-    int64_t *emap_keys;
-    int32_t *emap_vals;     /* -1 marks an empty slot */
-    uint64_t emap_mask;
+    int64_t *tok_offsets;   /* (n_tokens + 1) into tok_events */
+    int64_t *tok_events;    /* expansions, concatenated */
+    int32_t max_len;        /* maximum expansion length, at least 1 */
 
     /* Aho-Corasick automaton, node 0 is the root */
     int32_t n_nodes;
@@ -37,8 +31,9 @@ struct cl_engine {
     int32_t *out_tok;       /* token whose expansion spells the node, or -1 */
     int32_t *dict_link;     /* nearest proper suffix node with a token, 0 if none */
     int32_t *depth;
-    uint64_t *edge_keys;    /* (node << 32) | dense id */
-    int32_t *edge_vals;     /* child node, -1 marks an empty slot */
+    int64_t *edge_events;   /* edge label (event value) */
+    int32_t *edge_nodes;    /* edge source node */
+    int32_t *edge_vals;     /* edge target node, -1 marks an empty slot */
     uint64_t edge_mask;
 
     /* session state */
@@ -50,11 +45,11 @@ struct cl_engine {
     int64_t *c_start;       /* event position where each token starts */
     uint64_t cmask;
     int64_t c_len, cursor, fed;
-    const int32_t *pend;    /* pending predicted events (dense ids) */
+    const int64_t *pend;    /* pending predicted events */
     int32_t pend_len, pend_i, has_pend, awaiting;
-    int32_t never;          /* storage for the NEVER_MATCHES entry */
+    int32_t pend_never;     /* the pending prediction is the unknown token: never matches */
 
-    int64_t *feed;          /* tokens to feed, capacity max_len + 1 */
+    int64_t *feed;          /* tokens to feed, capacity max_len + 2 */
     cl_counters count;
 };
 
@@ -74,58 +69,34 @@ static uint64_t pow2_at_least(uint64_t n)
     return size;
 }
 
-static int32_t dense_of(const cl_engine *e, int64_t event)
+static uint64_t edge_slot(const cl_engine *e, int32_t node, int64_t event)
 {
-    uint64_t slot = mix((uint64_t)event) & e->emap_mask;
-    while (e->emap_vals[slot] >= 0) {
-        if (e->emap_keys[slot] == event)
-            return e->emap_vals[slot];
-        slot = (slot + 1) & e->emap_mask;
-    }
-    return 0;
+    return mix((uint64_t)event * 0x9e3779b97f4a7c15ULL + (uint64_t)(uint32_t)node) & e->edge_mask;
 }
 
-static int32_t child_of(const cl_engine *e, int32_t node, int32_t dense)
+static int32_t child_of(const cl_engine *e, int32_t node, int64_t event)
 {
-    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)dense;
-    uint64_t slot = mix(key) & e->edge_mask;
+    uint64_t slot = edge_slot(e, node, event);
     while (e->edge_vals[slot] >= 0) {
-        if (e->edge_keys[slot] == key)
+        if (e->edge_events[slot] == event && e->edge_nodes[slot] == node)
             return e->edge_vals[slot];
         slot = (slot + 1) & e->edge_mask;
     }
     return -1;
 }
 
-static void add_child(cl_engine *e, int32_t node, int32_t dense, int32_t child)
+static void add_child(cl_engine *e, int32_t node, int64_t event, int32_t child)
 {
-    uint64_t key = ((uint64_t)(uint32_t)node << 32) | (uint32_t)dense;
-    uint64_t slot = mix(key) & e->edge_mask;
+    uint64_t slot = edge_slot(e, node, event);
     while (e->edge_vals[slot] >= 0)
         slot = (slot + 1) & e->edge_mask;
-    e->edge_keys[slot] = key;
+    e->edge_events[slot] = event;
+    e->edge_nodes[slot] = node;
     e->edge_vals[slot] = child;
 }
 
-/* Map every expansion event to a dense id; returns the number of ids. */
-static int32_t build_event_map(cl_engine *e, const int64_t *events, int64_t total)
-{
-    int32_t next = 1;
-    for (int64_t i = 0; i < total; i++) {
-        uint64_t slot = mix((uint64_t)events[i]) & e->emap_mask;
-        while (e->emap_vals[slot] >= 0 && e->emap_keys[slot] != events[i])
-            slot = (slot + 1) & e->emap_mask;
-        if (e->emap_vals[slot] < 0) {
-            e->emap_keys[slot] = events[i];
-            e->emap_vals[slot] = next++;
-        }
-        e->tok_dense[i] = e->emap_vals[slot];
-    }
-    return next - 1;
-}
-
 /* Insert every expansion into the trie; the lowest token id wins a tie. */
-static void build_trie(cl_engine *e, int32_t *label)
+static void build_trie(cl_engine *e, int64_t *label)
 {
     e->n_nodes = 1;
     e->out_tok[0] = -1;
@@ -133,7 +104,7 @@ static void build_trie(cl_engine *e, int32_t *label)
     for (int32_t k = 1; k < e->n_tokens; k++) {
         int32_t node = 0;
         for (int64_t i = e->tok_offsets[k]; i < e->tok_offsets[k + 1]; i++) {
-            int32_t d = e->tok_dense[i];
+            int64_t d = e->tok_events[i];
             int32_t next = child_of(e, node, d);
             if (next < 0) {
                 next = e->n_nodes++;
@@ -150,8 +121,8 @@ static void build_trie(cl_engine *e, int32_t *label)
 }
 
 /* Failure and dictionary links, computed in order of depth so that every
- * link target (always shallower) is done first. parent[] is rebuilt here. */
-static int build_links(cl_engine *e, const int32_t *label, const int32_t *parent)
+ * link target (always shallower) is done first. */
+static int build_links(cl_engine *e, const int64_t *label, const int32_t *parent)
 {
     int32_t n = e->n_nodes;
     int32_t *order = malloc(sizeof(int32_t) * (size_t)n);
@@ -192,7 +163,7 @@ static int build_links(cl_engine *e, const int32_t *label, const int32_t *parent
 
 static int build_automaton(cl_engine *e, int64_t total)
 {
-    int32_t *label = malloc(sizeof(int32_t) * (size_t)(total + 1));
+    int64_t *label = malloc(sizeof(int64_t) * (size_t)(total + 1));
     int32_t *parent = malloc(sizeof(int32_t) * (size_t)(total + 1));
     int rc = -1;
     if (!label || !parent)
@@ -202,7 +173,7 @@ static int build_automaton(cl_engine *e, int64_t total)
     /* recover each node's parent from the edge table */
     for (uint64_t slot = 0; slot <= e->edge_mask; slot++)
         if (e->edge_vals[slot] >= 0)
-            parent[e->edge_vals[slot]] = (int32_t)(e->edge_keys[slot] >> 32);
+            parent[e->edge_vals[slot]] = e->edge_nodes[slot];
     rc = build_links(e, label, parent);
 done:
     free(label);
@@ -223,18 +194,14 @@ cl_engine *cl_engine_new(int32_t n_tokens, const int64_t *offsets, const int64_t
         if (offsets[k + 1] - offsets[k] > e->max_len)
             e->max_len = (int32_t)(offsets[k + 1] - offsets[k]);
 
-    /* vocabulary and event map */
+    /* vocabulary */
     e->tok_offsets = malloc(sizeof(int64_t) * ((size_t)n_tokens + 1));
-    e->tok_dense = malloc(sizeof(int32_t) * (size_t)(total + 1));
-    e->emap_mask = pow2_at_least(2 * (uint64_t)total + 2) - 1;
-    e->emap_keys = malloc(sizeof(int64_t) * (e->emap_mask + 1));
-    e->emap_vals = malloc(sizeof(int32_t) * (e->emap_mask + 1));
-    if (!e->tok_offsets || !e->tok_dense || !e->emap_keys || !e->emap_vals)
+    e->tok_events = malloc(sizeof(int64_t) * (size_t)(total + 1));
+    if (!e->tok_offsets || !e->tok_events)
         goto fail;
     for (int32_t k = 0; k <= n_tokens; k++)
         e->tok_offsets[k] = offsets[k] - offsets[0];
-    memset(e->emap_vals, 0xff, sizeof(int32_t) * (e->emap_mask + 1));
-    build_event_map(e, events + offsets[0], total);
+    memcpy(e->tok_events, events + offsets[0], sizeof(int64_t) * (size_t)total);
 
     /* automaton */
     size_t max_nodes = (size_t)total + 1;
@@ -243,15 +210,19 @@ cl_engine *cl_engine_new(int32_t n_tokens, const int64_t *offsets, const int64_t
     e->dict_link = malloc(sizeof(int32_t) * max_nodes);
     e->depth = malloc(sizeof(int32_t) * max_nodes);
     e->edge_mask = pow2_at_least(2 * max_nodes + 2) - 1;
-    e->edge_keys = malloc(sizeof(uint64_t) * (e->edge_mask + 1));
+    e->edge_events = malloc(sizeof(int64_t) * (e->edge_mask + 1));
+    e->edge_nodes = malloc(sizeof(int32_t) * (e->edge_mask + 1));
     e->edge_vals = malloc(sizeof(int32_t) * (e->edge_mask + 1));
-    if (!e->fail || !e->out_tok || !e->dict_link || !e->depth || !e->edge_keys || !e->edge_vals)
+    if (!e->fail || !e->out_tok || !e->dict_link || !e->depth || !e->edge_events
+        || !e->edge_nodes || !e->edge_vals)
         goto fail;
     memset(e->edge_vals, 0xff, sizeof(int32_t) * (e->edge_mask + 1));
     if (build_automaton(e, total) != 0)
         goto fail;
 
-    /* session buffers: C never needs more than 2 * max_len + 2 recent tokens */
+    /* Session buffers. The engine reads at most the last 2 * max_len + 1 tokens
+     * of C, because a model call comes at least every max_len events and a
+     * replacement removes fewer than max_len tokens. */
     e->bmask = pow2_at_least((uint64_t)e->max_len + 2) - 1;
     uint64_t keep = 2 * (uint64_t)e->max_len + 4;
     if (history > 0 && (uint64_t)history > keep)
@@ -263,7 +234,6 @@ cl_engine *cl_engine_new(int32_t n_tokens, const int64_t *offsets, const int64_t
     e->feed = malloc(sizeof(int64_t) * ((size_t)e->max_len + 2));
     if (!e->bstart || !e->c_tok || !e->c_start || !e->feed)
         goto fail;
-    e->never = NEVER_MATCHES;
     cl_engine_reset(e);
     return e;
 fail:
@@ -276,14 +246,13 @@ void cl_engine_free(cl_engine *e)
     if (!e)
         return;
     free(e->tok_offsets);
-    free(e->tok_dense);
-    free(e->emap_keys);
-    free(e->emap_vals);
+    free(e->tok_events);
     free(e->fail);
     free(e->out_tok);
     free(e->dict_link);
     free(e->depth);
-    free(e->edge_keys);
+    free(e->edge_events);
+    free(e->edge_nodes);
     free(e->edge_vals);
     free(e->bstart);
     free(e->c_tok);
@@ -299,26 +268,22 @@ void cl_engine_reset(cl_engine *e)
     memset(e->bstart, 0xff, sizeof(int64_t) * (e->bmask + 1));
     e->c_len = e->cursor = e->fed = 0;
     e->pend = NULL;
-    e->pend_len = e->pend_i = e->has_pend = e->awaiting = 0;
+    e->pend_len = e->pend_i = e->has_pend = e->awaiting = e->pend_never = 0;
 }
 
 /* Algorithm 2 (TOKENIZE): recognize the token ending at event position t,
  * replace the suffix of C it covers, and move the cursor back when that
  * suffix reaches before it. */
-static void tokenize(cl_engine *e, int32_t dense, int64_t t)
+static void tokenize(cl_engine *e, int64_t event, int64_t t)
 {
-    /* advance the automaton (an unknown event leaves no partial match) */
+    /* advance the automaton along failure links until the event extends a match */
     int32_t node = e->node;
-    if (dense == 0) {
-        node = 0;
-    } else {
-        int32_t next = child_of(e, node, dense);
-        while (next < 0 && node != 0) {
-            node = e->fail[node];
-            next = child_of(e, node, dense);
-        }
-        node = next >= 0 ? next : 0;
+    int32_t next = child_of(e, node, event);
+    while (next < 0 && node != 0) {
+        node = e->fail[node];
+        next = child_of(e, node, event);
     }
+    node = next >= 0 ? next : 0;
     e->node = node;
 
     /* longest token ending here that starts at a token boundary */
@@ -360,15 +325,14 @@ int cl_engine_run(cl_engine *e, const int64_t *events, int64_t n, int64_t *pos,
     if (e->awaiting)
         return CL_ERR_STATE;
     for (int64_t i = *pos; i < n; i++) {
-        int32_t dense = dense_of(e, events[i]);
-        tokenize(e, dense, e->pos);
+        tokenize(e, events[i], e->pos);
         e->pos++;
         e->count.events++;
 
         /* Algorithm 1, line 10: predict on a miss or when the prediction is used up */
         int need = 1;
         if (e->has_pend) {
-            int hit = e->pend[e->pend_i] == dense;
+            int hit = !e->pend_never && e->pend[e->pend_i] == events[i];
             e->count.correct += hit;
             need = !hit || e->pend_i == e->pend_len - 1;
             e->pend_i++;
@@ -399,19 +363,24 @@ int cl_engine_predicted(cl_engine *e, int64_t token)
     if (token < 0 || token >= e->n_tokens)
         return CL_ERR_TOKEN;
     int64_t length = e->tok_offsets[token + 1] - e->tok_offsets[token];
-    if (length > 0) {
-        e->pend = e->tok_dense + e->tok_offsets[token];
-        e->pend_len = (int32_t)length;
-    } else {
-        e->pend = &e->never;
-        e->pend_len = 1;
-    }
+    e->pend = e->tok_events + e->tok_offsets[token];
+    e->pend_len = length > 0 ? (int32_t)length : 1;
+    e->pend_never = length == 0;
     e->pend_i = 0;
     e->has_pend = 1;
     e->count.covered += e->pend_len;
     e->cursor = e->fed = e->c_len;
     e->awaiting = 0;
     return 0;
+}
+
+int cl_engine_resume(cl_engine *e, int64_t token, const int64_t *events, int64_t n,
+                     int64_t *pos, cl_request *request)
+{
+    int status = cl_engine_predicted(e, token);
+    if (status != 0)
+        return status;
+    return cl_engine_run(e, events, n, pos, request);
 }
 
 const int64_t *cl_engine_feed_buffer(const cl_engine *e)

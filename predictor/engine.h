@@ -7,7 +7,7 @@
  * event and starts at a token boundary of C, then compares the event with the
  * pending prediction. It stops and hands control back to the caller only when
  * the model has to run. The model itself (and its ring of hidden states) lives
- * with the caller; the engine only says how many fed tokens to undo and which
+ * with the caller; the engine only returns how many fed tokens to undo and which
  * tokens to feed.
  */
 #ifndef CL_ENGINE_H
@@ -58,6 +58,10 @@ int cl_engine_run(cl_engine *engine, const int64_t *events, int64_t n, int64_t *
 
 /* Hand the model's predicted token to the engine after CL_NEED_MODEL. */
 int cl_engine_predicted(cl_engine *engine, int64_t token);
+
+/* cl_engine_predicted(token) followed by cl_engine_run(), in one call. */
+int cl_engine_resume(cl_engine *engine, int64_t token, const int64_t *events, int64_t n,
+                     int64_t *pos, cl_request *request);
 
 /* Tokens to feed after CL_NEED_MODEL (capacity cl_engine_max_feed()). */
 const int64_t *cl_engine_feed_buffer(const cl_engine *engine);

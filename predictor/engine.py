@@ -1,33 +1,28 @@
 """The C online engine (tokenizer, prediction matching, rollback bookkeeping).
 
 This is the only module that touches the cffi module ``predictor._engine``. The C
-side runs the per-event loop of the paper's Algorithms 1 and 2 over a whole array
-of events and returns to Python only when the model has to run; see
-``predictor/engine.h`` for the exact rules and predictor.online for the driver.
+side runs the per-event loop of Algorithms 1 and 2 of Guan et al. (ACM TKDD,
+2026) over a whole array of events and returns to Python only when the model has
+to run. ``predictor/engine.h`` states the exact rules and predictor.online is the
+driver.
 
-Hazard: the token array a Request carries is a view of a C buffer that the next
-``advance`` call overwrites. Use it (or copy it) before advancing again.
+A model call the engine needs is handed out as a tuple ``(event, rollback,
+tokens)``: ``event`` is the index in the bound event array of the event just
+processed, ``rollback`` the number of fed tokens to undo first, and ``tokens``
+the tokens to feed next. It is a plain tuple because it is made once per model
+call on the hot path.
+
+Hazard: ``tokens`` is an int64 view of a C buffer that the next ``advance`` or
+``resume`` call overwrites. Use it (or copy it) before going on.
 """
-import dataclasses
-
 import numpy as np
 
 from predictor._engine import ffi, lib
 from predictor.errors import PredictorError
 
-
-@dataclasses.dataclass
-class Request:
-    """A model call the engine needs before it can go on.
-
-    ``event`` is the index in the bound event array of the event just processed,
-    ``rollback`` the number of fed tokens to undo first, and ``tokens`` the tokens
-    to feed next (int64 view of a C buffer, valid until the next ``advance``).
-    """
-
-    event: int
-    rollback: int
-    tokens: np.ndarray
+CL_DONE = 0
+CL_NEED_MODEL = 1
+CL_ERR_TOKEN = -1
 
 
 def vocabulary_arrays(vocab):
@@ -43,9 +38,9 @@ def vocabulary_arrays(vocab):
 class Engine:
     """Online tokenizer and prediction matcher for one vocabulary.
 
-    ``history`` is the number of recent tokens of C kept for ``tokens()``; the
-    default keeps only what the engine itself needs (about twice the longest
-    token), which is enough for running but not for inspecting a whole session.
+    ``history`` is the number of recent tokens of C kept for ``tokens()``. The
+    default keeps only what the engine itself needs (about twice the maximum
+    token length), enough for running but not for inspecting a whole session.
     """
 
     def __init__(self, vocab, history=0):
@@ -90,28 +85,36 @@ class Engine:
         lib.cl_engine_reset(self._handle)
 
     def advance(self, stop):
-        """Process bound events up to index ``stop``; return a Request or None when done."""
-        stop = min(int(stop), self._length)
-        status = lib.cl_engine_run(self._handle, self._events_ptr, stop, self._pos, self._request)
-        if status == lib.CL_DONE:
-            return None
-        if status != lib.CL_NEED_MODEL:
-            raise PredictorError("online engine called out of order: a prediction is still "
-                                 "awaited; call predicted() after every request")
-
-        request = self._request
-        return Request(int(request.event), int(request.rollback),
-                       self._feed[:request.feed_len])
+        """Process bound events up to index ``stop``; return a request tuple, or None when done."""
+        status = lib.cl_engine_run(self._handle, self._events_ptr, min(stop, self._length),
+                                   self._pos, self._request)
+        return self._request_or_none(status, None)
 
     def predicted(self, token):
         """Hand the model's predicted token (its argmax) for the last request to the engine."""
-        status = lib.cl_engine_predicted(self._handle, int(token))
-        if status == lib.CL_ERR_TOKEN:
+        self._check_status(lib.cl_engine_predicted(self._handle, token), token)
+
+    def resume(self, token, stop):
+        """``predicted(token)`` then ``advance(stop)`` in one C call (the hot path)."""
+        status = lib.cl_engine_resume(self._handle, token, self._events_ptr,
+                                      min(stop, self._length), self._pos, self._request)
+        return self._request_or_none(status, token)
+
+    def _request_or_none(self, status, token):
+        if status == CL_NEED_MODEL:
+            request = self._request
+            return request.event, request.rollback, self._feed[:request.feed_len]
+        if status != CL_DONE:
+            self._check_status(status, token)
+        return None
+
+    def _check_status(self, status, token):
+        if status == CL_ERR_TOKEN:
             raise PredictorError(f"model predicted token {token}, outside the vocabulary of "
                                  f"{self.vocab_size} tokens: use the vocabulary saved with the model")
         if status != 0:
-            raise PredictorError("online engine called out of order: predicted() without a "
-                                 "pending request")
+            raise PredictorError("online engine called out of order: call predicted() once "
+                                 "after every request, and advance() only when none is pending")
 
     def counters(self) -> dict:
         """Totals over all sessions: events, predictions, model_inputs, rollbacks, correct, covered."""

@@ -32,7 +32,7 @@ from predictor.vocabulary import Vocabulary
 class Lowered:
     """A lowered sequence in the grammar's symbol encoding.
 
-    ``sequence`` holds terminals, kept non-terminals ``-(rule + 1)`` and the
+    ``sequence`` contains terminals, kept non-terminals ``-(rule + 1)`` and the
     separators of rule 0. ``counts`` maps each kept rule to its number of
     occurrences in ``sequence``.
     """

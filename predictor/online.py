@@ -1,5 +1,9 @@
 """Online evaluation: compressed learning and the default-1 and default-k baselines.
 
+Compressed learning and its baselines are those of Guan et al., "Recurrent
+Neural Networks Meet Context-Free Grammar: Two Birds with One Stone" (ACM TKDD,
+2026), called "the paper" below.
+
 Every run walks a test stream of events once, in sessions, and predicts with a
 stepper (predictor.stepper). Definitions shared by the three methods:
 
@@ -14,8 +18,8 @@ stepper (predictor.stepper). Definitions shared by the three methods:
 - *model_inputs* counts tokens fed to the model; *rollbacks* counts
   tokenizations that moved the cursor back (compressed learning only).
 - Times are wall clock in nanoseconds. ``model_time_ns`` is spent inside
-  ``stepper.feed`` (which synchronizes the device because it returns a Python
-  int); ``engine_time_ns`` is everything else in the run loop: tokenizer,
+  ``stepper.feed``, which synchronizes the device because it returns a Python
+  int. ``engine_time_ns`` is everything else in the run loop: tokenizer,
   matching, rollbacks and bookkeeping.
 
 The baselines expect a vocabulary without non-terminals (a model fit on the
@@ -191,16 +195,17 @@ def run_compressed(events, vocab, stepper, *, session_starts=None, trace_offset=
             stop = min(end, engine.position + CHUNK_EVENTS)
             request = engine.advance(stop)
             while request is not None:
-                if request.rollback:
-                    stepper.rollback(request.rollback)
+                event, rollback, tokens = request
+                if rollback:
+                    stepper.rollback(rollback)
                 call_ns = clock()
-                token = feed(request.tokens)
+                token = feed(tokens)
                 done_ns = clock()
                 model_ns += done_ns - call_ns
-                engine.predicted(token)
-                recorder.add(request.event, token, done_ns - last_ns)
-                last_ns = done_ns
-                request = engine.advance(stop)
+                if record:
+                    recorder.add(event, token, done_ns - last_ns)
+                    last_ns = done_ns
+                request = engine.resume(token, stop)
             if bar is not None:
                 bar.update(stop - bar.n)
     total_ns = clock() - begin_ns
@@ -281,10 +286,10 @@ def run_defaultk(events, vocab, stepper, k, *, session_starts=None, trace_offset
 
     A block starts after a real event t: the model's prediction p1 is fed back to
     get p2, and so on up to pk (k - 1 extra steps). p1..pk are compared with events
-    t + 1 .. t + k, then the model state is brought back to the real events: the
+    t + 1 .. t + k. Then the model state is brought back to the real events. The
     states after fed-back tokens that equal the real events' tokens are kept, the
-    rest are rolled back and the remaining real events are fed, which yields the
-    next block's p1. A block therefore costs between k model steps (all predictions
+    rest are rolled back, and feeding the remaining real events yields the next
+    block's p1. A block therefore costs between k model steps (all predictions
     right) and 2k - 1 (first one wrong) per k events. ``k`` usually comes from
     k_from(compressed run). Other arguments as for run_compressed.
     """

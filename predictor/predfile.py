@@ -19,11 +19,11 @@ A prediction file is a NumPy ``.npz`` archive (written atomically) with arrays
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
 from predictor.errors import PredictorError
+from tracer.atomic import atomic_writer
 
 REQUIRED_META = ("method", "trace_checksum", "trace_events", "stream_start", "stream_stop")
 
@@ -43,16 +43,16 @@ def write_predictions(path, event_index, offsets, predicted, latency_ns, meta):
     if offsets.shape[0] and (offsets[0] != 0 or offsets[-1] != predicted.shape[0]):
         raise PredictorError(f"{path}: offsets must run from 0 to {predicted.shape[0]}")
 
-    folder = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".pred-", suffix=".npz", delete=False)
+    if os.path.isdir(path):
+        raise PredictorError(f"{path}: is a folder; give a prediction file name such as "
+                             f"{os.path.join(path, 'compressed.npz')}")
     try:
-        with handle:
+        with atomic_writer(path) as handle:
             np.savez(handle, event_index=event_index, offsets=offsets, predicted=predicted,
                      latency_ns=latency_ns, meta=np.array(json.dumps(meta, sort_keys=True)))
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    except OSError as error:
+        raise PredictorError(f"{path}: cannot write the prediction file ({error.strerror}); "
+                             "check that the folder exists and is writable") from None
     return path
 
 
@@ -73,5 +73,12 @@ def read_predictions(path):
     missing = [key for key in expected if key not in data]
     if missing:
         raise PredictorError(f"{path}: prediction file lacks arrays {', '.join(missing)}")
-    data["meta"] = json.loads(str(data["meta"]))
+    try:
+        data["meta"] = json.loads(str(data["meta"]))
+    except json.JSONDecodeError:
+        raise PredictorError(f"{path}: prediction metadata is not valid JSON; the file is corrupt") from None
+    missing = [key for key in REQUIRED_META if key not in data["meta"]]
+    if missing:
+        raise PredictorError(f"{path}: prediction metadata lacks {', '.join(missing)}; "
+                             "write it again with complearn evaluate --predictions")
     return data

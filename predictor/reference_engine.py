@@ -1,6 +1,6 @@
 """A plain-Python online engine, the oracle for the C engine's differential tests.
 
-It follows the paper's Algorithms 1 and 2 literally and slowly: at every event it
+It follows Algorithms 1 and 2 of Guan et al. (ACM TKDD, 2026) literally and slowly: at every event it
 tries every token of the vocabulary against the end of the event history, keeps
 the tokenized sequence C as a list, and rolls the model back at once inside the
 tokenizer (the C engine instead hands the caller the net rollback at the next
@@ -33,8 +33,8 @@ UNKNOWN = 0
 class ReferenceResult:
     """Counters of a reference run, with the calls made and C after every event.
 
-    ``calls`` holds (event index, fed tokens tuple, predicted token) per model
-    call; ``sequences`` holds (tuple of C, cursor) after each event.
+    ``calls`` contains (event index, fed tokens tuple, predicted token) per model
+    call, and ``sequences`` contains (tuple of C, cursor) after each event.
     """
 
     events: int = 0
@@ -80,7 +80,7 @@ def run_reference(events, vocab, stepper, session_starts=None):
             history.append(event)
             t = len(history) - 1
 
-            # 1. tokenize: sequence holds [token, start event] pairs
+            # 1. tokenize (sequence contains [token, start event] pairs)
             token_starts = {start for _, start in sequence}
             token, length = _longest_token(expansions, history, token_starts)
             start = t - length + 1

@@ -1,9 +1,10 @@
 /* Sequitur grammar inference (see sequitur.h for the contract).
  *
- * The builder follows the reference implementation of Nevill-Manning and Witten
- * step for step (digram table lookups, the order of substitutions, the "b b b"
- * re-insertion in join, the underused-rule check on a rule's first symbol), so
- * its grammars equal those of the reference programs symbol for symbol.
+ * The builder follows the reference implementation step for step, as ported to
+ * Python by scikit-sequitur 0.4.0 from Nevill-Manning's JavaScript version: the
+ * digram table lookups, the order of substitutions, the "b b b" re-insertion in
+ * join and the underused-rule check on a rule's first symbol. Its grammars equal
+ * scikit-sequitur's symbol for symbol on every input the tests compare.
  *
  * Rules are circular doubly linked lists of symbols headed by a guard symbol.
  * Symbols live in one growable array and are named by 32-bit indices, so the
@@ -41,9 +42,12 @@ typedef struct {
     int64_t value;
 } symbol_t;
 
-/* One slot of the digram table (open addressing, linear probing). */
+/* One slot of the digram table (open addressing, linear probing). The key is
+ * not stored: it is always the current digram of `symbol`, because a symbol's
+ * digram is removed from the table before its successor changes. Eight-byte
+ * slots keep the table small, and the table's cache misses dominate the run
+ * time on inputs with many distinct digrams. */
 typedef struct {
-    int64_t first, second;
     uint32_t symbol; /* first symbol of the digram; NIL marks an empty slot */
     uint32_t hash;
 } slot_t;
@@ -62,6 +66,10 @@ typedef struct {
 typedef struct {
     symbol_t *sym;
     size_t num_sym, cap_sym;
+    /* recorded[s] != 0 while the digram table records s; it spares the table
+     * lookup when a digram that was never recorded goes away. */
+    uint8_t *recorded;
+    size_t cap_recorded;
 
     uint32_t *rule_guard; /* rule slot -> its guard symbol */
     uint32_t *rule_count; /* rule slot -> number of non-terminals naming it */
@@ -122,10 +130,18 @@ static void push_index(builder *b, index_stack *stack, uint32_t item)
 /* Move every item of `from` onto `to`. */
 static void move_indices(builder *b, index_stack *from, index_stack *to)
 {
+    if (from->size == 0)
+        return;
     reserve(b, (void **)&to->items, &to->capacity, sizeof(uint32_t), to->size + from->size);
     memcpy(to->items + to->size, from->items, from->size * sizeof(uint32_t));
     to->size += from->size;
     from->size = 0;
+}
+
+static void reserve_symbols(builder *b, size_t need)
+{
+    reserve(b, (void **)&b->sym, &b->cap_sym, sizeof(symbol_t), need);
+    reserve(b, (void **)&b->recorded, &b->cap_recorded, sizeof(uint8_t), need);
 }
 
 static uint32_t new_symbol(builder *b, int64_t value)
@@ -135,9 +151,10 @@ static uint32_t new_symbol(builder *b, int64_t value)
     if (b->free_sym.size > 0) {
         s = b->free_sym.items[--b->free_sym.size];
     } else {
-        reserve(b, (void **)&b->sym, &b->cap_sym, sizeof(symbol_t), b->num_sym + 1);
+        reserve_symbols(b, b->num_sym + 1);
         s = (uint32_t)b->num_sym++;
     }
+    b->recorded[s] = 0;
     b->sym[s].prev = NIL;
     b->sym[s].next = NIL;
     b->sym[s].value = value;
@@ -196,11 +213,25 @@ static size_t find_slot(const builder *b, int64_t first, int64_t second, uint32_
 
     for (;;) {
         const slot_t *slot = &b->table[i];
-        if (slot->symbol == NIL ||
-            (slot->hash == hash && slot->first == first && slot->second == second))
+        if (slot->symbol == NIL)
             return i;
+        if (slot->hash == hash) {
+            const symbol_t *s = &b->sym[slot->symbol];
+            if (s->value == first && b->sym[s->next].value == second)
+                return i;
+        }
         i = (i + 1) & b->table_mask;
     }
+}
+
+/* Return the first empty slot on hash's probe run (rehashing: keys are distinct). */
+static size_t find_empty_slot(const builder *b, uint32_t hash)
+{
+    size_t i = hash & b->table_mask;
+
+    while (b->table[i].symbol != NIL)
+        i = (i + 1) & b->table_mask;
+    return i;
 }
 
 static void allocate_table(builder *b, size_t capacity)
@@ -226,7 +257,7 @@ static void grow_table_if_needed(builder *b)
     allocate_table(b, 2 * old_capacity);
     for (i = 0; i < old_capacity; i++) {
         if (old[i].symbol != NIL)
-            b->table[find_slot(b, old[i].first, old[i].second, old[i].hash)] = old[i];
+            b->table[find_empty_slot(b, old[i].hash)] = old[i];
     }
     free(old);
 }
@@ -236,6 +267,7 @@ static void clear_slot(builder *b, size_t i)
 {
     size_t j = i, mask = b->table_mask;
 
+    b->recorded[b->table[i].symbol] = 0;
     for (;;) {
         size_t home;
         j = (j + 1) & mask;
@@ -250,6 +282,16 @@ static void clear_slot(builder *b, size_t i)
     }
     b->table[i].symbol = NIL;
     b->table_used--;
+}
+
+/* Store symbol s in the empty slot i. */
+static void record(builder *b, size_t i, uint32_t s, uint32_t hash)
+{
+    b->table[i].hash = hash;
+    b->table[i].symbol = s;
+    b->recorded[s] = 1;
+    b->table_used++;
+    grow_table_if_needed(b);
 }
 
 /* Whether symbol s and its successor form a digram the table may hold:
@@ -274,15 +316,12 @@ static void set_digram(builder *b, uint32_t s)
     hash = hash_digram(first, second);
     i = find_slot(b, first, second, hash);
     if (b->table[i].symbol == NIL) {
-        b->table[i].first = first;
-        b->table[i].second = second;
-        b->table[i].hash = hash;
-        b->table[i].symbol = s;
-        b->table_used++;
-        grow_table_if_needed(b);
+        record(b, i, s, hash);
         return;
     }
+    b->recorded[b->table[i].symbol] = 0;
     b->table[i].symbol = s;
+    b->recorded[s] = 1;
 }
 
 /* Forget s's digram if the table records s as its occurrence. */
@@ -291,7 +330,7 @@ static void remove_digram(builder *b, uint32_t s)
     int64_t first, second;
     size_t i;
 
-    if (!has_digram(b, s))
+    if (!b->recorded[s])
         return;
     first = b->sym[s].value;
     second = b->sym[b->sym[s].next].value;
@@ -408,12 +447,7 @@ static int check(builder *b, uint32_t s)
     hash = hash_digram(first, second);
     i = find_slot(b, first, second, hash);
     if (b->table[i].symbol == NIL) {
-        b->table[i].first = first;
-        b->table[i].second = second;
-        b->table[i].hash = hash;
-        b->table[i].symbol = s;
-        b->table_used++;
-        grow_table_if_needed(b);
+        record(b, i, s, hash);
         return 0;
     }
     m = b->table[i].symbol;
@@ -540,6 +574,7 @@ static void export_grammar(builder *b, sq_grammar *g)
 static void free_builder(builder *b)
 {
     free(b->sym);
+    free(b->recorded);
     free(b->rule_guard);
     free(b->rule_count);
     free(b->free_sym.items);
@@ -583,7 +618,7 @@ static void build_grammar(builder *b, sq_grammar *g, const int64_t *events, int6
     int64_t i, next_session = 1;
 
     allocate_table(b, 1024);
-    reserve(b, (void **)&b->sym, &b->cap_sym, sizeof(symbol_t), (size_t)num_events + 64);
+    reserve_symbols(b, (size_t)num_events + 64);
     new_rule(b); /* rule 0 */
     for (i = 0; i < num_events; i++) {
         if (next_session < num_sessions && session_starts[next_session] == i) {

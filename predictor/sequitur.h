@@ -22,9 +22,9 @@
 
 #define SQ_SEPARATOR INT64_MIN
 
-/* Longest input sq_build accepts (events plus separators): symbol indices are
- * 32-bit, and the live symbols (rule bodies plus one guard per rule) can reach
- * about 1.5 per input symbol. */
+/* Maximum input length of sq_build (events plus separators). Symbol indices
+ * are 32-bit, and the live symbols stay below about 1.5 per input symbol
+ * because rule bodies never outgrow the input and each rule has two or more. */
 #define SQ_MAX_INPUT ((int64_t)1 << 30)
 
 enum {

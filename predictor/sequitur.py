@@ -7,8 +7,8 @@ numpy arrays.
 Symbol encoding, used by every grammar here and by :mod:`predictor.lowering`:
 a terminal is the event value itself (>= 0), the non-terminal of rule ``r`` is
 ``-(r + 1)``, and a session separator (only in rule 0) is :data:`SEPARATOR`.
-Rules are numbered breadth-first by first appearance from rule 0, the
-convention of Nevill-Manning's reference programs and of scikit-sequitur.
+Rules are numbered breadth-first by first appearance from rule 0, as
+scikit-sequitur numbers them, so the two can be compared rule by rule.
 """
 import numpy as np
 
@@ -30,7 +30,7 @@ def _pointer(array, ctype="int64_t *"):
     return _ffi.cast(ctype, _ffi.from_buffer(array))
 
 
-def check_events(events, what="events") -> np.ndarray:
+def check_events(events, name="events") -> np.ndarray:
     """Return ``events`` as a contiguous 1-D int64 array of values >= 0.
 
     Raises GrammarError naming the first bad value for a non-integer dtype, more
@@ -38,18 +38,18 @@ def check_events(events, what="events") -> np.ndarray:
     """
     array = np.asarray(events)
     if array.ndim != 1:
-        raise GrammarError(f"{what} must be a 1-D array, got shape {array.shape}: "
+        raise GrammarError(f"{name} must be a 1-D array, got shape {array.shape}: "
                            "pass one flat sequence of event values")
     if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise GrammarError(f"{what} must be integers, got dtype {array.dtype}: "
+        raise GrammarError(f"{name} must be integers, got dtype {array.dtype}: "
                            "pass event ids or block numbers as an int64 array")
     if array.dtype == np.uint64 and array.size and int(array.max()) > np.iinfo(np.int64).max:
-        raise GrammarError(f"{what} contain the value {int(array.max())}, above the int64 "
+        raise GrammarError(f"{name} contain the value {int(array.max())}, above the int64 "
                            "maximum: event values must fit int64")
     array = np.ascontiguousarray(array, dtype=np.int64)
     if array.size and int(array.min()) < 0:
         index = int(np.argmax(array < 0))
-        raise GrammarError(f"{what}[{index}] is {int(array[index])}, but event values "
+        raise GrammarError(f"{name}[{index}] is {int(array[index])}, but event values "
                            "must be >= 0: map events to non-negative ids first")
     return array
 
@@ -116,10 +116,10 @@ class Grammar:
         self.lengths = np.zeros(self.num_rules, dtype=np.int64)  # events per rule expansion
         self._call("computing rule lengths", _lib.sq_rule_lengths, _pointer(self.lengths))
 
-    def _call(self, what, function, *args):
+    def _call(self, action, function, *args):
         code = function(_pointer(self.symbols), _pointer(self.offsets), self.num_rules, *args)
         if code != _lib.SQ_OK:
-            raise GrammarError(f"{what} failed: {_message(code)}")
+            raise GrammarError(f"{action} failed: {_message(code)}")
 
     @property
     def rules(self) -> list:
@@ -131,7 +131,7 @@ class Grammar:
         return self.symbols[self.offsets[r]:self.offsets[r + 1]]
 
     def topological_order(self) -> np.ndarray:
-        """All rule numbers, every rule after each rule whose body uses it."""
+        """Return all rule numbers, each one after every rule whose body uses it."""
         return self.order
 
     def expand(self, r: int = 0, keep=None) -> np.ndarray:
@@ -162,40 +162,46 @@ class Grammar:
                    _pointer(out), capacity, length)
         return out[:length[0]]
 
-    def format_rules(self, name=str) -> list:
-        """Lines ``N -> sym sym ...``; ``name(event)`` prints a terminal."""
+    def format_rules(self, name=str, rule_prefix="") -> list:
+        """Format the rules as lines ``N -> sym sym ...``.
+
+        ``name(event)`` formats a terminal, and non-terminals print as their rule
+        number after ``rule_prefix``.
+        """
         lines = []
         for r in range(self.num_rules):
-            parts = [format_symbol(int(v), name) for v in self.rule(r)]
-            lines.append(" ".join([f"{r} ->"] + parts))
+            parts = [format_symbol(int(v), name, rule_prefix) for v in self.rule(r)]
+            lines.append(" ".join([f"{rule_prefix}{r} ->"] + parts))
         return lines
 
     def __str__(self):
         return "\n".join(self.format_rules())
 
 
-def format_symbol(value: int, name=str) -> str:
-    """Print one symbol: a rule number, ``|`` for a separator, or ``name(event)``."""
+def format_symbol(value: int, name=str, rule_prefix="") -> str:
+    """Format one symbol: ``rule_prefix`` and a rule number, ``|`` for a separator,
+    or ``name(event)`` for a terminal."""
     if value == SEPARATOR:
         return "|"
     if value < 0:
-        return str(-value - 1)
+        return f"{rule_prefix}{-value - 1}"
     return name(value)
 
 
 def build_grammar(events, session_starts=None) -> Grammar:
     """Build the Sequitur grammar of ``events`` (int64 values >= 0).
 
-    ``session_starts`` lists the first event index of each session (0 first,
-    strictly increasing); a SEPARATOR goes before every session but the first,
+    ``session_starts`` lists the first event index of each session, 0 first and
+    strictly increasing. A SEPARATOR goes before every session but the first,
     and no digram ever spans it. Raises GrammarError on negative events, a
     non-integer dtype, invalid session starts or an input over MAX_EVENTS.
     """
     events = check_events(events)
     starts = check_session_starts(session_starts, len(events))
     if len(events) + len(starts) > MAX_EVENTS:
-        raise GrammarError(f"{len(events)} events is more than Sequitur here accepts "
-                           f"({MAX_EVENTS}): build grammars of shorter pieces")
+        raise GrammarError(f"{len(events)} events and {len(starts)} sessions exceed the "
+                           f"maximum Sequitur input of {MAX_EVENTS} symbols: build "
+                           "grammars of shorter pieces")
 
     out = _ffi.new("sq_grammar **")
     bad_index = _ffi.new("int64_t *")

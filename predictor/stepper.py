@@ -23,7 +23,7 @@ from predictor.errors import PredictorError
 log = logging.getLogger(__name__)
 
 # The per-token input projection table (vocabulary x 3 * hidden floats) is
-# precomputed when it fits in this many bytes; it saves one matrix-vector
+# precomputed when it fits in this many bytes. It saves one matrix-vector
 # product per step.
 INPUT_TABLE_MAX_BYTES = 256 * 2**20
 
@@ -44,6 +44,10 @@ def resolve_device(device=None) -> torch.device:
                              "torch: use --device cpu or leave the device unset")
     if resolved.type not in ("cpu", "cuda"):
         raise PredictorError(f"device {device!r} is not supported: use cpu or cuda")
+    if resolved.type == "cuda" and resolved.index is not None and \
+            resolved.index >= torch.cuda.device_count():
+        raise PredictorError(f"device {device!r} not found: torch sees "
+                             f"{torch.cuda.device_count()} CUDA GPUs")
     return resolved
 
 
@@ -54,10 +58,15 @@ class GRUStepper:
     ``ring_size`` is the largest rollback, in fed tokens, that must be possible
     (``reserve`` can grow it later). On CUDA the single step runs as a captured
     CUDA graph, so a step costs one graph launch instead of a dozen kernel launches.
+    ``threads``, if given, is passed to torch.set_num_threads (a process-wide
+    setting): a single step of a small model is a few small matrix-vector
+    products and often runs fastest on one CPU thread.
     """
 
-    def __init__(self, model, device=None, ring_size=1):
+    def __init__(self, model, device=None, ring_size=1, threads=None):
         self.device = resolve_device(device)
+        if threads is not None:
+            torch.set_num_threads(int(threads))
         self.n_hidden = model.n_hidden
         self.vocab_size = model.vocab_size
         self._load_weights(model)
@@ -136,7 +145,7 @@ class GRUStepper:
         return previous
 
     def _step(self, token):
-        """One GRU step (PyTorch's gate order r, z, n) writing the new state into the ring."""
+        """Run one GRU step (PyTorch's gate order r, z, n) and write the new state into the ring."""
         hidden_size = self.n_hidden
         h = self._ring[self._advance_slot()]  # (H,)
         if self._input_table is not None:
@@ -182,7 +191,7 @@ class GRUStepper:
         self._make_graph_inputs()
         try:
             graphs = {}
-            with torch.inference_mode():
+            with torch.no_grad():
                 stream = torch.cuda.Stream(self.device)
                 stream.wait_stream(torch.cuda.current_stream(self.device))
                 with torch.cuda.stream(stream):

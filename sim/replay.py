@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from predictor.errors import PredictorError
-from predictor.predfile import read_predictions
+from predictor.predfile import REQUIRED_META, read_predictions
 from sim.errors import ConfigError, PredictionFileError
 
 # Delays are capped so arrival times stay far from int64 overflow.
@@ -72,6 +72,12 @@ def load_replay(path, trace, access_interval_ns, latency_ns=None) -> Replay:
     except PredictorError as error:
         raise PredictionFileError(str(error)) from None
     meta = data["meta"]
+    missing = list(REQUIRED_META)
+    if isinstance(meta, dict):
+        missing = [key for key in REQUIRED_META if key not in meta]
+    if missing:
+        raise PredictionFileError(f"{path}: prediction metadata lacks {', '.join(missing)}; "
+                                  "write the file with predictor.predfile.write_predictions")
     _check_trace(path, meta, trace)
     event_index = np.asarray(data["event_index"], dtype=np.int64)
     offsets = np.asarray(data["offsets"], dtype=np.int64)

@@ -3,7 +3,9 @@
 Denominators (also in ``SimResult.to_dict()["denominators"]`` and under the table):
 
 - hit rate of a level = hits / accesses of that level (its demand lookups, which
-  are the misses of the level above);
+  are the misses of the level above). Prefetch fills passing through a lower
+  level are not counted there, so with a prefetcher a lower level sees fewer
+  accesses than without one;
 - misses per 1000 accesses = 1000 x misses of the level / accesses of the first
   level (the simulated trace accesses);
 - accuracy = useful / issued; coverage = useful / (useful + first-level demand
@@ -15,7 +17,8 @@ import dataclasses
 from typing import Optional
 
 DENOMINATORS = {
-    "hit_rate": "hits / accesses of the same level",
+    "hit_rate": "hits / accesses of the same level, where accesses are demand lookups only "
+                "(prefetch fills pass through lower levels uncounted)",
     "misses_per_1000": "1000 * misses of the level / accesses of the first level",
     "accuracy": "useful / issued",
     "coverage": "useful / (useful + first-level demand misses)",
@@ -157,9 +160,13 @@ def format_table(result: SimResult) -> str:
                 f"{_fmt(p.late)} | {_fmt(p.useless)} | {_fmt(p.resident_at_end)} | "
                 f"{_fmt(p.redundant)} | {_fmt(p.accuracy, True)} | {_fmt(p.coverage, True)} |"]
         out.append("")
+        out.append(f"Prefetch delay: mean {p.mean_delay_accesses:.2f} accesses from request to "
+                   f"arrival, at {result.config['access_interval_ns']:g} ns per access")
         for row in result.improvement or []:
-            out.append(f"{row['name']}: hit rate {_fmt(row['hit_rate_delta'], True)} points against "
-                       f"no prefetching, misses reduced by {_fmt(row['miss_reduction'], True)}")
+            delta = row["hit_rate_delta"]
+            points = "n/a" if delta is None else f"{100 * delta:+.2f} percentage points"
+            out.append(f"{row['name']}: hit rate {points} against no prefetching, "
+                       f"misses reduced by {_fmt(row['miss_reduction'], True)}")
 
     out += ["", "Denominators:"] + [f"- {key} = {text}" for key, text in DENOMINATORS.items()]
     return "\n".join(out)

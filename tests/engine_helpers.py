@@ -6,7 +6,7 @@ import numpy as np
 from predictor.stepper import ScriptedStepper
 from predictor.vocabulary import Vocabulary
 
-# The paper's running example uses letters; events here are small integer ids.
+# The running example of Guan et al. (TKDD 2026) uses letters; events here are small integer ids.
 LETTERS = {letter: number for number, letter in enumerate("abcdefgxy")}
 
 
@@ -52,7 +52,7 @@ def oracle_stepper(events, vocab, starts, seed, hit_rate=0.7):
     """A scripted model that often predicts the longest token matching the true future.
 
     Its choice depends only on the call number, the session and the fed history,
-    so two engines that make the same calls get the same answers.
+    so two engines that make the same calls get the same predictions.
     """
     lengths = [max(1, len(x)) for x in vocab.expansions]
     session_begins = [0] + list(starts or [])

@@ -66,9 +66,10 @@ def sequences_step_by_step(vocab, events, starts, stepper):
         for index in range(begin, end):
             request = engine.advance(index + 1)
             if request is not None:
-                if request.rollback:
-                    stepper.rollback(request.rollback)
-                engine.predicted(stepper.feed(request.tokens))
+                _, rollback, tokens = request
+                if rollback:
+                    stepper.rollback(rollback)
+                engine.predicted(stepper.feed(tokens))
             length, cursor = engine.cursor()
             out.append((tuple(engine.tokens().tolist()), cursor))
     return out

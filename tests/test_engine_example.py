@@ -1,4 +1,4 @@
-"""The paper's running example (its Figure 2(c)) through the C engine, the reference and run_compressed.
+"""The running example of Guan et al. (TKDD 2026, Figure 2(c)) through the C engine, the reference and run_compressed.
 
 Training sequence x (abcabcabcabcd)x4 (ae)x4 f abc g abcabc at FREQ 3 keeps the
 non-terminals 3 = abc, 5 = abcabcabcabcd and 6 = ae. Token ids: 0 unknown,
@@ -6,7 +6,7 @@ a..g = 1..7, x = 8, then rule 3 = 9, rule 5 = 10, rule 6 = 11. The event y of
 the test stream never occurs in training, so it becomes the unknown token.
 
 Test stream (times 1..18): x a b c a b a b d a y a b f a b c g.
-Scripted model answers, one per call, and what follows from the engine rules:
+Scripted model predictions, one per call, and what follows from the engine rules:
 
  t  event  C after the event (names)        cursor  model call
  1  x      x                                 1       feed [x] -> 5 (abcabcabcabcd)
@@ -80,6 +80,15 @@ def test_example_vocabulary_layout():
     assert VOCAB.max_token_length() == 13
 
 
+def test_example_vocabulary_from_sequitur_and_lowering():
+    from predictor.lowering import compress
+    compressed = compress(TRAIN, None, 3)
+    assert compressed.vocab.expansions == VOCAB.expansions
+    assert compressed.vocab.rules == VOCAB.rules
+    # lowered training sequence x 5 5 5 5 6 6 6 6 f 3 g 3 3
+    assert compressed.tokens.tolist() == [X, R5, R5, R5, R5, R6, R6, R6, R6, F, R3, G, R3, R3]
+
+
 def test_example_c_engine_step_by_step():
     engine = Engine(VOCAB, history=64)
     engine.bind(STREAM)
@@ -89,7 +98,8 @@ def test_example_c_engine_step_by_step():
     for index in range(len(STREAM)):
         request = engine.advance(index + 1)
         if request is not None:
-            calls.append((request.event, request.rollback, request.tokens.tolist()))
+            event, rollback, tokens = request
+            calls.append((event, rollback, tokens.tolist()))
             engine.predicted(next(script))
             assert engine.advance(index + 1) is None
         length, cursor = engine.cursor()

@@ -6,6 +6,9 @@ import re
 
 import pytest
 
+from complearn.cli import main
+from tracer.tracefile import read_trace
+
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
@@ -94,6 +97,14 @@ def test_log_workflow_mine_only_writes_keys(shared_data, tmp_path, capsys):
     assert {row.split("\t")[0] for row in table[1:]} == set(keys)
     assert f"-> {len(table) - 1} templates" in capsys.readouterr().out
 
+    # The keys file imports as the log trace that the workflow's next step studies.
+    trace_path = tmp_path / "thunderbird-log.trace"
+    assert main(["import", str(tmp_path / "thunderbird.keys.txt"), "-o", str(trace_path),
+                 "--format", "text", "--kind", "log"]) == 0
+    trace = read_trace(trace_path)
+    assert trace.num_events == 2000
+    assert sorted(trace.names) == sorted(row.split("\t")[0] for row in table[1:])
+
 
 def test_log_workflow_dry_run_plans_import_and_compare(shared_data, tmp_path, capsys):
     pytest.importorskip("drain3", reason="drain3 not installed: pip install -e '.[examples]'")
@@ -107,6 +118,13 @@ def test_log_workflow_dry_run_plans_import_and_compare(shared_data, tmp_path, ca
         "--tolerance 0.0 --preset default",
     ]
     assert not (tmp_path / "windows-log.trace").exists()
+
+
+def test_log_workflow_missing_log_one_line(tmp_path):
+    # A wrong log path used to end in a FileNotFoundError traceback.
+    missing = tmp_path / "Windows_2k.log"
+    with pytest.raises(SystemExit, match=f"cannot read log {missing}: No such file or directory"):
+        log_workflow.main([str(missing), "--out", str(tmp_path / "out"), "--mine-only"])
 
 
 # ---------------------------------------------------------------- Table-4 study
@@ -148,3 +166,17 @@ def test_table4_skips_finished_steps(tmp_path, capsys):
 def test_table4_rejects_unknown_trace(tmp_path):
     with pytest.raises(SystemExit, match="unknown trace go-calls"):
         table4_study.main(["--dry-run", "--out", str(tmp_path), "--only", "go-calls"])
+
+
+def test_table4_import_steps_run(shared_data, tmp_path):
+    """The study's import arguments are accepted by `complearn import` and give the expected traces."""
+    expected = {"libquantum-mem": ("mem", 210_486), "windows-log": ("log", 2_000),
+                "thunderbird-log": ("log", 2_000), "hdfs-log": ("log", 95_125)}
+    for spec in table4_study.study_traces():
+        if spec.program:
+            continue
+        trace_path = tmp_path / f"{spec.name}.trace"
+        argv = [str(part) for part in spec.make_command(trace_path, shared_data, 1000)]
+        assert main(argv) == 0, spec.name
+        trace = read_trace(trace_path)
+        assert (trace.kind, trace.num_events) == expected[spec.name]

@@ -35,7 +35,7 @@ def test_import_text_prints_summary(tmp_path, capsys):
     status, lines, errors = _run(capsys, "import", str(source), "-o", str(out), "--format", "text")
     assert status == 0
     assert errors == []
-    assert lines == [f"imported 3 events events (2 distinct) in 1 session to {out}"]
+    assert lines == [f"imported 3 events (2 distinct) in 1 session to {out} as an events trace"]
 
 
 def test_info_lists_fields_and_head(tmp_path, capsys):
@@ -85,6 +85,35 @@ def test_info_mem_from_text_has_unknown_stores(tmp_path, capsys):
     assert _info_fields(lines)["loads/stores"].startswith("unknown")
 
 
+def test_info_marks_incomplete_pinatrace(tmp_path, capsys):
+    # The importer recorded complete = False for a file without #eof, but info
+    # did not show it, so a cut-off trace looked whole.
+    cases = (("cut.out", "0x1: R 0x80\n", True), ("whole.out", "0x1: R 0x80\n#eof\n", False))
+    for name, text, is_cut in cases:
+        source = tmp_path / name
+        source.write_text(text)
+        out = tmp_path / f"{name}.trace"
+        _run(capsys, "import", str(source), "-o", str(out), "--format", "pinatrace")
+        _, lines, _ = _run(capsys, "info", str(out))
+        fields = _info_fields(lines)
+        assert ("complete" in fields) == is_cut, name
+        if is_cut:
+            assert fields["complete"].startswith("no, the input has no end marker")
+
+
+def test_info_mem_from_csv_has_unknown_stores(tmp_path, capsys):
+    # A CSV column has no load/store bit, but info used to print "stores: 0".
+    source = tmp_path / "m.csv"
+    source.write_text("Block,Note\n10,a\n11,b\n")
+    out = tmp_path / "m.trace"
+    _run(capsys, "import", str(source), "-o", str(out), "--format", "csv", "--column", "Block",
+         "--kind", "mem")
+    _, lines, _ = _run(capsys, "info", str(out))
+    fields = _info_fields(lines)
+    assert fields["loads/stores"].startswith("unknown")
+    assert "stores" not in fields
+
+
 # round trips on the real data: info --head equals the first lines of the input
 
 def test_round_trip_windows_csv(tmp_path, capsys, shared_data):
@@ -93,7 +122,7 @@ def test_round_trip_windows_csv(tmp_path, capsys, shared_data):
     status, lines, _ = _run(capsys, "import", str(source), "-o", str(out), "--format", "csv",
                             "--column", "EventId")
     assert status == 0
-    assert lines == [f"imported 2000 log events (50 distinct) in 1 session to {out}"]
+    assert lines == [f"imported 2000 events (50 distinct) in 1 session to {out} as a log trace"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "20")
     assert _info_fields(lines[:8])["templates"] == "50 of 50 event ids"
     with open(source, encoding="utf-8", newline="") as handle:
@@ -105,7 +134,7 @@ def test_round_trip_hdfs_sessions(tmp_path, capsys, shared_data):
     source = shared_data / "deeplog_hdfs" / "hdfs_train"
     out = tmp_path / "h.trace"
     _, lines, _ = _run(capsys, "import", str(source), "-o", str(out), "--format", "sessions")
-    assert lines == [f"imported 95125 log events (14 distinct) in 4855 sessions to {out}"]
+    assert lines == [f"imported 95125 events (14 distinct) in 4855 sessions to {out} as a log trace"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "40")
     fields = _info_fields(lines[:7])
     assert fields["sessions"] == "4855"
@@ -118,7 +147,7 @@ def test_round_trip_dpc2_mem(tmp_path, capsys, shared_data):
     out = tmp_path / "d.trace"
     _, lines, _ = _run(capsys, "import", str(source), "-o", str(out), "--format", "text",
                        "--kind", "mem")
-    assert lines == [f"imported 210486 mem events (3086 distinct) in 1 session to {out}"]
+    assert lines == [f"imported 210486 events (3086 distinct) in 1 session to {out} as a mem trace"]
     _, lines, _ = _run(capsys, "info", str(out), "--head", "25")
     with gzip.open(source, "rt") as handle:
         first = [next(handle).strip() for _ in range(25)]
@@ -246,3 +275,17 @@ def test_info_rejects_negative_head(tmp_path, capsys):
         main(["info", str(path), "--head", "-2"])
     assert info.value.code == 2
     assert "invalid count '-2'" in capsys.readouterr().err
+
+
+def test_import_output_is_folder(tmp_path, capsys):
+    # An existing folder as -o used to end in an IsADirectoryError traceback.
+    source = tmp_path / "keys.txt"
+    source.write_text("a\nb\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    assert main(["import", str(source), "--format", "text", "-o", str(out_dir)]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("complearn import: error:")
+    assert "is a folder" in error
+    assert os.listdir(out_dir) == []
+    assert sorted(os.listdir(tmp_path)) == ["keys.txt", "out"]

@@ -86,6 +86,18 @@ def test_text_mem_addresses_shifted(tmp_path):
     assert trace.events.tolist() == [0x40, 0x40, 0x41]
 
 
+@pytest.mark.parametrize("address_values, bad, expected", [
+    (False, "zz", "decimal or 0x-hex block number per value"),
+    (False, "-4", "a block number must be >= 0"),
+    (True, "zz", "decimal or 0x-hex byte address per value"),
+    (True, "-64", "a byte address must be >= 0"),
+])
+def test_text_mem_error_names_value_kind(tmp_path, address_values, bad, expected):
+    # With --address the messages used to call the values block numbers.
+    with pytest.raises(ImportFormatError, match=expected):
+        _import(tmp_path, "m.txt", f"{bad}\n", "text", kind="mem", address_values=address_values)
+
+
 @pytest.mark.parametrize("bad", ["12abc", "-4", "1.5", "0xZZ", str(1 << 63)])
 def test_text_mem_rejects_bad_value(tmp_path, bad):
     with pytest.raises(ImportFormatError) as info:

@@ -1,6 +1,7 @@
 """Results schema, Markdown report, `complearn report` and the PNG plots, on synthetic results."""
 import dataclasses
 import json
+import os
 import re
 
 import numpy as np
@@ -256,7 +257,7 @@ def test_markdown_table_calls_formatting(calls_results):
 
 def test_markdown_table_mem_has_simulator_columns(mem_results):
     rows = _table_rows(report.markdown_table([mem_results]))
-    assert rows[0][-5:] == ["Hit rate (%)", "MPKI", "Prefetch accuracy (%)", "Coverage (%)",
+    assert rows[0][-5:] == ["Hit rate (%)", "Misses / 1000 acc", "Prefetch accuracy (%)", "Coverage (%)",
                             "Late share (%)"]
     compressed = rows[4]
     assert compressed[2] == "compressed"
@@ -344,6 +345,20 @@ def test_report_command_writes_plots(tmp_path, mem_results):
         "fluid-mem-freq_search.png", "fluid-mem-hit_rate_vs_interval.png", "fluid-mem-timeline.png"]
 
 
+def test_report_plots_of_same_trace_kept_apart(tmp_path, calls_results):
+    # Two studies of one trace (two tolerances) used to write the same plot files,
+    # so the second silently replaced the first.
+    first = results.save_results(calls_results, tmp_path / "tol0.json")
+    calls_results["settings"]["tolerance_pct"] = 0.0
+    second = results.save_results(calls_results, tmp_path / "tol1.json")
+    plot_dir = tmp_path / "plots"
+    plot_dir.mkdir()
+    assert main(["report", str(first), str(second), "--plots", str(plot_dir)]) == 0
+    assert sorted(p.name for p in plot_dir.iterdir()) == [
+        "fluid-calls-2-freq_search.png", "fluid-calls-2-timeline.png",
+        "fluid-calls-freq_search.png", "fluid-calls-timeline.png"]
+
+
 # ---------------------------------------------------------------- plots
 
 def _assert_real_png(path):
@@ -380,3 +395,16 @@ def test_plot_all_skips_missing_sections(tmp_path, calls_results):
 def test_hit_rate_plot_needs_memory_study(tmp_path, calls_results):
     with pytest.raises(ResultsError, match="no 'hit_rate_vs_interval' data"):
         plots.plot_hit_rate_vs_interval(calls_results, tmp_path / "hit.png")
+
+
+def test_written_files_follow_umask(tmp_path, mem_results):
+    # results.json, the report and the plots used to keep tempfile's mode 0o600.
+    previous = os.umask(0o022)
+    try:
+        results.save_results(mem_results, tmp_path / "results.json")
+        report.write_report([mem_results], tmp_path / "report.md")
+        plots.plot_freq_search(mem_results, tmp_path / "freq.png")
+    finally:
+        os.umask(previous)
+    for name in ("results.json", "report.md", "freq.png"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name

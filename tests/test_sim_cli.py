@@ -1,5 +1,6 @@
 """``complearn simulate``: output, JSON, and one-line errors with exit status 1."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -101,6 +102,19 @@ def test_predictions_for_other_checksum(mem_path, tmp_path, capsys):
     assert "trace checksum 0000000000000000" in err
 
 
+def test_prediction_meta_without_stream_keys(mem_path, tmp_path, capsys):
+    # An archive from another writer, without trace_events and the stream range, used
+    # to end in a KeyError traceback.
+    path = tmp_path / "p.npz"
+    np.savez(path, event_index=np.zeros(0, np.int64), offsets=np.zeros(1, np.int64),
+             predicted=np.zeros(0, np.int64), latency_ns=np.zeros(0, np.int64),
+             meta=np.array(json.dumps({"method": "default-1"})))
+    status, _, err = run_cli(capsys, mem_path, "--predictions", path)
+    assert status == 1
+    assert err.startswith("complearn simulate: error:")
+    assert "lacks trace_checksum, trace_events, stream_start, stream_stop" in err
+
+
 def test_missing_prediction_file(mem_path, tmp_path, capsys):
     status, _, err = run_cli(capsys, mem_path, "--predictions", tmp_path / "absent.npz")
     assert status == 1
@@ -120,3 +134,52 @@ def test_missing_trace(tmp_path, capsys):
     status, _, err = run_cli(capsys, tmp_path / "absent.trace")
     assert status == 1
     assert "trace file not found" in err
+
+
+def test_json_output_is_folder(mem_path, tmp_path, capsys):
+    # --json with a folder used to end in an IsADirectoryError traceback and left a
+    # temporary .sim-*.json file beside the folder.
+    out_dir = tmp_path / "results"
+    out_dir.mkdir()
+    status, _, err = run_cli(capsys, mem_path, "--json", out_dir)
+    assert status == 1
+    assert err.startswith("complearn simulate: error:")
+    assert "is a folder" in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["mem.trace", "results"]
+    assert list(out_dir.iterdir()) == []
+
+
+def test_json_file_follows_umask(mem_path, tmp_path, capsys):
+    previous = os.umask(0o022)
+    try:
+        status, _, _ = run_cli(capsys, mem_path, "--json", tmp_path / "sim.json")
+    finally:
+        os.umask(previous)
+    assert status == 0
+    assert (tmp_path / "sim.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_improvement_line_in_percentage_points(mem_path, capsys):
+    # Hit rate goes from 0 to 1997 / 2000 with next-line (see the test above). The
+    # line used to read "hit rate 99.85 % points".
+    status, out, _ = run_cli(capsys, mem_path, "--prefetcher", "next-line")
+    assert status == 0
+    assert ("L1: hit rate +99.85 percentage points against no prefetching, "
+            "misses reduced by 99.85 %") in out.splitlines()
+
+
+def test_table_states_prefetch_delay(mem_path, capsys):
+    # The table showed no timing, so the latency behind "late" was invisible.
+    status, out, _ = run_cli(capsys, mem_path, "--prefetcher", "next-line", "--latency-ns", "25",
+                             "--access-interval-ns", "10")
+    assert status == 0
+    assert "Prefetch delay: mean 3.00 accesses from request to arrival, at 10 ns per access" in out
+
+
+def test_denominators_say_fills_are_uncounted(mem_path, capsys):
+    # With next-line, L2 demand misses fall because prefetch fills reach L2 uncounted;
+    # the printed denominators must say so, or the L2 miss reduction reads as less traffic.
+    status, out, _ = run_cli(capsys, mem_path, "--cache", "32K,8", "--cache", "256K,8",
+                             "--prefetcher", "next-line")
+    assert status == 0
+    assert "prefetch fills pass through lower levels uncounted" in out

@@ -2,9 +2,13 @@
 
 Every cache here has 2 sets of 2 ways with 64-byte lines, so block b lies in
 set b % 2. Each step lists the block accessed, whether it hits, and the lines
-of set 0 and set 1 by way afterwards (None for an empty way).
+of set 0 and set 1 by way afterwards (None for an empty way). The last test checks
+inclusion on random runs instead.
 """
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.config import LevelConfig
 from sim.core import LINE_USED, CacheSim
@@ -154,3 +158,36 @@ def test_wider_l2_line_invalidates_both_l1_halves():
     assert sorted(line for line in lines_of(sim, 0)[0] if line is not None) == [2]
     assert sim.level_stats(0)["back_invalidations"] == 2
     assert lines_of(sim, 1) == [[1]]
+
+
+def resident_lines(sim, level):
+    return {way[0] for ways in sim.contents(level) for way in ways if way is not None}
+
+
+@settings(max_examples=60, deadline=None)
+@given(blocks=st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=400),
+       prefetcher=st.sampled_from(["none", "next-line", "stride", "predictions"]),
+       policy=st.sampled_from(["lru", "fifo", "random", "srrip"]),
+       line_shifts=st.sampled_from([(0, 0), (0, 1), (0, 0, 1), (0, 1, 2)]),
+       degree=st.integers(min_value=1, max_value=4), delay=st.integers(min_value=1, max_value=6))
+def test_inclusion_holds_after_any_run(blocks, prefetcher, policy, line_shifts, degree, delay):
+    # Each level's ways and sets are small next to the 200 blocks, so every level
+    # evicts; an upper-level line must then still lie inside a line of every level below.
+    levels = [LevelConfig(size_bytes=(2 << i) * 2 * (64 << shift), ways=2, line_bytes=64 << shift)
+              for i, shift in enumerate(line_shifts)]
+    sim = CacheSim(levels, policy=policy, inclusive=True, seed=5)
+    sim.set_prefetcher(prefetcher, degree, delay)
+    if prefetcher == "predictions":
+        n = len(blocks)
+        chunks = [blocks[t + 1:t + 5] for t in range(n - 1)] or [[]]
+        offsets = np.concatenate([[0], np.cumsum([len(chunk) for chunk in chunks])])
+        sim.set_predictions(np.arange(len(chunks)), offsets,
+                            np.array(sum(chunks, []), dtype=np.int64), np.full(len(chunks), delay))
+    sim.run(blocks)
+
+    for upper in range(len(levels) - 1):
+        for lower in range(upper + 1, len(levels)):
+            shift = line_shifts[lower] - line_shifts[upper]
+            below = resident_lines(sim, lower)
+            missing = sorted(line for line in resident_lines(sim, upper) if line >> shift not in below)
+            assert missing == [], f"L{upper + 1} lines absent from L{lower + 1}"

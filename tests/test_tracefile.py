@@ -1,10 +1,11 @@
 """Trace file format: round trips, sessions, atomic writes and damaged files."""
 import os
+import tempfile
 
 import numpy as np
 import pytest
 
-from tracer.errors import TraceFormatError
+from tracer.errors import TraceError, TraceFormatError
 from tracer.tracefile import HEADER_SIZE, TraceWriter, read_trace, write_trace
 
 
@@ -113,3 +114,52 @@ def test_damaged_header_kind_is_rejected(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(TraceFormatError, match="kind calls in the header does not match kind log"):
         read_trace(path)
+
+
+def test_negative_event_value_is_rejected(tmp_path):
+    # A block number of -1 used to be written, and the simulator then counted its
+    # first access as a hit on an empty way.
+    path = tmp_path / "neg.trace"
+    with pytest.raises(TraceFormatError, match="event value -1 is negative"):
+        write_trace(path, "mem", [5, -1, 7], flags=[0, 0, 0])
+    assert not path.exists()
+    with pytest.raises(TraceFormatError, match="negative"):
+        with TraceWriter(tmp_path / "chunks.trace", "events") as writer:
+            writer.append([1, 2])
+            writer.append([-3])
+    assert os.listdir(tmp_path) == []
+
+
+def test_written_file_follows_umask(tmp_path):
+    # Traces used to keep tempfile's mode 0o600 after the rename into place.
+    previous = os.umask(0o022)
+    try:
+        write_trace(tmp_path / "a.trace", "events", [1, 2, 3])
+        os.umask(0o077)
+        write_trace(tmp_path / "b.trace", "events", [1, 2, 3])
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "a.trace").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.trace").stat().st_mode & 0o777 == 0o600
+
+
+def test_unwritable_folder_raises_trace_error(tmp_path, monkeypatch):
+    # A folder the user cannot write to (a shared data folder) used to end in a
+    # PermissionError traceback. Root ignores file modes, so the refusal is simulated.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    with pytest.raises(TraceError, match="cannot write a trace in .*: Permission denied"):
+        write_trace(tmp_path / "t.trace", "events", [1, 2, 3])
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_rename_raises_trace_error(tmp_path, monkeypatch):
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(TraceError, match="writing the trace failed: Permission denied"):
+        write_trace(tmp_path / "t.trace", "mem", [1, 2, 3], flags=[0, 0, 1])
+    assert os.listdir(tmp_path) == []

@@ -38,7 +38,7 @@ from typing import Optional
 
 import numpy as np
 
-from tracer.errors import TraceFormatError
+from tracer.errors import TraceError, TraceFormatError
 
 MAGIC = b"CLTRACE\0"
 FORMAT_VERSION = 1
@@ -133,16 +133,30 @@ class TraceWriter:
         folder = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(folder):
             raise TraceFormatError(f"{self.path}: output folder {folder} does not exist")
-        self._events_file = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=".trace-", suffix=".tmp", delete=False)
-        self._events_file.write(b"\0" * HEADER_SIZE)
-        if self.has_flags:
-            self._flags_file = tempfile.TemporaryFile(dir=folder)
+        if os.path.isdir(self.path):
+            raise TraceFormatError(f"{self.path}: is a folder; give a trace file name such as "
+                                   f"{os.path.join(self.path, 'out.trace')}")
+        try:
+            self._events_file = tempfile.NamedTemporaryFile(
+                dir=folder, prefix=".trace-", suffix=".tmp", delete=False)
+            self._events_file.write(b"\0" * HEADER_SIZE)
+            if self.has_flags:
+                self._flags_file = tempfile.TemporaryFile(dir=folder)
+        except OSError as error:
+            self._remove_temporary_files()
+            raise TraceError(f"{self.path}: cannot write a trace in {folder}: {error.strerror}; "
+                             "choose a folder you can write to") from None
         return self
 
     def append(self, events, flags=None):
         """Append a chunk of events (and their load/store flags for ``mem`` traces)."""
         events = np.ascontiguousarray(events, dtype=EVENT_DTYPE)
+        if events.shape[0] and int(events.min()) < 0:
+            # The simulator marks an empty cache way with -1, so a negative block would
+            # hit on empty ways; ids and block numbers are never negative.
+            raise TraceFormatError(
+                f"{self.path}: event value {int(events.min())} is negative; events are ids or "
+                f"block numbers >= 0")
         if self.has_flags:
             if flags is None:
                 raise TraceFormatError(f"{self.path}: a {self.kind} trace needs a flag per event")
@@ -163,13 +177,19 @@ class TraceWriter:
         try:
             if exc_type is None:
                 self._finish()
+        except OSError as error:
+            raise TraceError(f"{self.path}: writing the trace failed: {error.strerror}") from None
         finally:
+            self._remove_temporary_files()
+        return False
+
+    def _remove_temporary_files(self):
+        if self._flags_file is not None:
+            self._flags_file.close()
+        if self._events_file is not None:
             self._events_file.close()
-            if self._flags_file is not None:
-                self._flags_file.close()
             if os.path.exists(self._events_file.name):
                 os.unlink(self._events_file.name)
-        return False
 
     def _finish(self):
         out = self._events_file
@@ -217,9 +237,23 @@ class TraceWriter:
         out.seek(0)
         out.write(header)
         out.flush()
+        os.fchmod(out.fileno(), _new_file_mode())
         os.fsync(out.fileno())
         out.close()
         os.replace(out.name, self.path)
+
+
+def _new_file_mode() -> int:
+    """Return the mode ``open()`` gives a new file: 0o666 less the process umask.
+
+    ``tempfile`` creates files with mode 0o600, so a file renamed into place would
+    otherwise stay unreadable to the group and others whatever the umask says.
+    """
+    # NOTE: os.umask can only be read by setting it, so for a moment it is 0; a thread
+    # creating a file at that moment would get mode 0o666.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _hash_stream(fileobj, hasher, length):

@@ -4,8 +4,9 @@ Prints the statistics researchers report for grammar-based compression: events,
 rules, length of rule 0, grammar size, kept non-terminals, lowered length,
 compression ratio (events per lowered symbol) and the length in events of the
 kept non-terminal tokens. ``--print rules`` and ``--print lowered`` print the
-grammar or the lowered sequence instead. Sessions of the trace are kept apart
-by separators, printed as ``|``.
+grammar or the lowered sequence instead: terminals by event name (hex block
+numbers for memory traces), non-terminals by rule number after ``--rule-prefix``.
+Sessions of the trace are kept apart by separators, printed as ``|``.
 """
 import json
 
@@ -28,6 +29,9 @@ def add_arguments(parser):
     parser.add_argument("--print", dest="show", choices=("rules", "lowered"),
                         help="print the rules ('N -> symbols', one per line) or the lowered "
                              "sequence (one line) instead of the statistics")
+    parser.add_argument("--rule-prefix", default="", metavar="TEXT",
+                        help="text before rule numbers in --print output, e.g. R when event "
+                             "names are numbers too (default: none)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -97,23 +101,24 @@ def terminal_namer(trace):
     return trace.event_name
 
 
+def format_output(args, grammar, lowered, trace) -> str:
+    """Return the text to print: rules, the lowered sequence or the statistics."""
+    name = terminal_namer(trace)
+    if args.show == "rules":
+        lines = grammar.format_rules(name, args.rule_prefix)
+        return json.dumps({"rules": lines}, indent=2) if args.json else "\n".join(lines)
+    if args.show == "lowered":
+        line = " ".join(format_symbol(int(v), name, args.rule_prefix) for v in lowered.sequence)
+        return json.dumps({"lowered": line}) if args.json else line
+
+    stats = grammar_statistics(grammar, lowered, trace.num_events)
+    return json.dumps(stats, indent=2) if args.json else "\n".join(format_statistics(stats))
+
+
 def run(args) -> int:
     freq = check_freq(args.freq)
     trace = read_trace(args.trace)
-    events = np.asarray(trace.events)
-    grammar = build_grammar(events, trace.session_starts)
+    grammar = build_grammar(np.asarray(trace.events), trace.session_starts)
     lowered = lower(grammar, freq)
-    name = terminal_namer(trace)
-
-    if args.show == "rules":
-        lines = grammar.format_rules(name)
-        print(json.dumps({"rules": lines}, indent=2) if args.json else "\n".join(lines))
-        return 0
-    if args.show == "lowered":
-        line = " ".join(format_symbol(int(v), name) for v in lowered.sequence)
-        print(json.dumps({"lowered": line}) if args.json else line)
-        return 0
-
-    stats = grammar_statistics(grammar, lowered, len(events))
-    print(json.dumps(stats, indent=2) if args.json else "\n".join(format_statistics(stats)))
+    print(format_output(args, grammar, lowered, trace))
     return 0

@@ -30,6 +30,7 @@ def run(args) -> int:
     result = import_file(args.input, args.output, args.format, kind=args.kind,
                          column=args.column, address_values=args.address)
     sessions = "session" if result.num_sessions == 1 else "sessions"
-    print(f"imported {result.num_events} {result.kind} events ({result.num_distinct} distinct) "
-          f"in {result.num_sessions} {sessions} to {result.out_path}")
+    article = "an" if result.kind == "events" else "a"
+    print(f"imported {result.num_events} events ({result.num_distinct} distinct) in "
+          f"{result.num_sessions} {sessions} to {result.out_path} as {article} {result.kind} trace")
     return 0

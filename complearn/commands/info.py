@@ -77,6 +77,9 @@ def _describe_source(meta):
 
 def _mem_lines(trace):
     lines = [_field("block size", f"{trace.meta.get('block_size', 64)} bytes")]
+    if trace.meta.get("format") and trace.meta.get("complete") is False:
+        lines.append(_field("complete", "no, the input has no end marker (pinatrace #eof), "
+                            "so the traced program may have stopped early"))
     if trace.flags is None or trace.meta.get("stores_known") is False:
         lines.append(_field("loads/stores", "unknown (the source has no load/store bit)"))
         return lines

@@ -21,7 +21,8 @@ def add_arguments(parser):
     parser.add_argument("--plots", metavar="DIR",
                         help="also draw each results file's plots into DIR as "
                              "NAME-timeline.png, NAME-freq_search.png and, for memory traces, "
-                             "NAME-hit_rate_vs_interval.png")
+                             "NAME-hit_rate_vs_interval.png; a repeated trace name gets "
+                             "NAME-2-, NAME-3-, ...")
 
 
 def run(args):
@@ -31,8 +32,8 @@ def run(args):
         plot_dir = pathlib.Path(args.plots)
         if not plot_dir.is_dir():
             raise ResultsError(f"{plot_dir}: plot folder not found; create it first")
-        for results in results_list:
-            for path in plot_all(results, plot_dir, prefix=f"{results['trace']['name']}-"):
+        for results, prefix in zip(results_list, _plot_prefixes(results_list)):
+            for path in plot_all(results, plot_dir, prefix=prefix):
                 print(f"plot written to {path}", file=sys.stderr)
 
     if not args.out:
@@ -47,3 +48,17 @@ def run(args):
     write_report(results_list, out, title=args.title)
     print(f"report written to {out}")
     return 0
+
+
+def _plot_prefixes(results_list):
+    """Return one file name prefix per results dict: the trace name, numbered on repeats.
+
+    Studies of one trace at several tolerances share a trace name, and their plots
+    would otherwise overwrite each other. The second gets NAME-2-, the third NAME-3-.
+    """
+    prefixes, seen = [], {}
+    for results in results_list:
+        name = results["trace"]["name"]
+        seen[name] = seen.get(name, 0) + 1
+        prefixes.append(f"{name}-" if seen[name] == 1 else f"{name}-{seen[name]}-")
+    return prefixes

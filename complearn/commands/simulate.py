@@ -3,6 +3,7 @@ import json
 import os
 import tempfile
 
+from complearn.results import new_file_mode
 from sim.config import POLICIES
 from sim.core import PREFETCHER_IDS
 from sim.errors import SimError
@@ -29,7 +30,9 @@ def add_arguments(parser):
     parser.add_argument("--access-interval-ns", type=float, default=1.0, metavar="X",
                         help="ns between two accesses, to turn latencies into accesses (default 1)")
     parser.add_argument("--latency-ns", type=float, metavar="X",
-                        help="prefetch latency in ns, replacing the measured one (0: ideal)")
+                        help="prefetch latency in ns (default: each prediction's measured "
+                        "latency with --predictions, else 0, the ideal case where a request "
+                        "is ready for the next access)")
     parser.add_argument("--start", type=int, metavar="I",
                         help="first counted trace index; earlier accesses only warm the caches "
                         "(default: the prediction stream start, else 0)")
@@ -56,12 +59,24 @@ def run(args) -> int:
 
 def _write_json(path, data):
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise SimError(f"{path}: is a folder; give a file name for --json, such as "
+                       f"{os.path.join(path, 'sim.json')}")
     try:
         handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".sim-", suffix=".json",
                                              delete=False)
     except OSError as error:
         raise SimError(f"{path}: cannot write the JSON result ({error.strerror}); "
                        "check that the folder exists") from None
-    with handle:
-        json.dump(data, handle, indent=2)
-    os.replace(handle.name, path)
+
+    # The temporary file goes away on every path, so a failed write leaves nothing behind.
+    try:
+        with handle:
+            json.dump(data, handle, indent=2)
+            os.fchmod(handle.fileno(), new_file_mode())
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise SimError(f"{path}: cannot write the JSON result ({error.strerror})") from None
+    finally:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)

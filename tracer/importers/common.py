@@ -50,19 +50,22 @@ def iter_lines(path, newline=None):
             f"{path}: cannot read line {line_number + 1}: {error}; the file may be truncated or corrupt") from None
 
 
-def parse_number(text, path, line_number) -> int:
-    """Parse a non-negative decimal or ``0x`` hexadecimal integer from one input line."""
+def parse_number(text, path, line_number, what="block number") -> int:
+    """Parse a non-negative decimal or ``0x`` hexadecimal integer from one input line.
+
+    ``what`` names the value in error messages (``block number`` or ``byte address``).
+    """
     token = text.strip()
     try:
         value = int(token, 16) if token.lower().startswith("0x") else int(token, 10)
     except ValueError:
         raise ImportFormatError(
             f"{path}: line {line_number}: {token!r} is not a number; memory traces need one "
-            f"decimal or 0x-hex block number per value") from None
+            f"decimal or 0x-hex {what} per value") from None
 
     if value < 0:
         raise ImportFormatError(
-            f"{path}: line {line_number}: {token!r} is negative; block numbers must be >= 0")
+            f"{path}: line {line_number}: {token!r} is negative; a {what} must be >= 0")
     if value >= 1 << 63:
         raise ImportFormatError(
             f"{path}: line {line_number}: {token!r} does not fit in a signed 64-bit event value")
@@ -107,7 +110,8 @@ class EventSink:
             self.add_name(token)
             return
 
-        value = parse_number(token, self.path, line_number)
+        what = "byte address" if self.address_values else "block number"
+        value = parse_number(token, self.path, line_number, what)
         if self.address_values:
             value >>= BLOCK_SHIFT
         self._push(value, 0)

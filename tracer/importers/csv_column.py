@@ -6,6 +6,8 @@ per row. When that column is ``EventId``, the event templates are kept in
 template is known): from an ``EventTemplate`` column in the same file, or else from
 the LogHub ``*_templates.csv`` file beside it (``X_structured.csv`` ->
 ``X_templates.csv``).
+For ``mem`` traces the column holds block numbers, as in the ``text`` format, with
+no load/store bit, so ``meta["stores_known"]`` is False.
 """
 import csv
 import os
@@ -45,6 +47,8 @@ def read_csv_column(path, sink, options):
         raise ImportFormatError(f"{path}: line {reader.line_num}: invalid CSV: {error}") from None
 
     sink.meta["column"] = column
+    if sink.kind == "mem":
+        sink.meta["stores_known"] = False
     if column == DEFAULT_COLUMN and sink.kind != "mem":
         _keep_templates(path, sink, templates, template_index is not None)
 
