@@ -137,3 +137,38 @@ def test_ctrl_c_keeps_recorded_events(tmp_path):
     assert trace.meta["stopped"] == "interrupted"
     assert trace.meta["complete"] is False
     assert set(trace.names) == {"main", "spin", "puts@plt", "fflush@plt"}
+
+
+def test_pin_tool_build_failure(crash, tmp_path, capsys, monkeypatch):
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / "pin").write_text("#!/bin/sh\nexit 1\n")
+    (kit / "pin").chmod(0o755)
+    monkeypatch.setenv("PIN_ROOT", str(kit))
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash, extra=("--backend", "pin")) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "building the Pin tool" in error
+    assert "not a Pin kit" in error
+    assert not out.exists()
+
+
+def test_corrupt_stream_kills_tool(tmp_path, capsys, monkeypatch):
+    # A "tool" that writes garbage and then would run forever.
+    import tracer.backends.valgrind as valgrind_backend
+
+    fake = tmp_path / "fake-valgrind"
+    fake.write_text(f"#!{sys.executable}\n"
+                    "import os, sys, time\n"
+                    "fd = int([a for a in sys.argv if a.startswith('--out-fd=')][0][9:])\n"
+                    "os.write(fd, b'garbage-garbage-garbage!')\n"
+                    "time.sleep(600)\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("COMPLEARN_VALGRIND", str(fake))
+    monkeypatch.setattr(valgrind_backend.ValgrindBackend, "prepare",
+                        lambda self: setattr(self, "valgrind", str(fake)))
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, "/bin/true") == 1
+    assert "no valid record stream header" in capsys.readouterr().err
+    assert_no_output(tmp_path, out)

@@ -90,3 +90,32 @@ def test_symbolizer_latest_mapping_wins(binaries):
     symbolizer.add_mapping(Mapping(0x10000, 0x20000, 0, 0, 5, "/old.so"))
     symbolizer.add_mapping(Mapping(0x10000, 0x20000, 0, 5, 5, "/new.so"))
     assert symbolizer.mapping_at(0x10010).path == "/new.so"
+
+
+def test_symbolizer_link_address_mapping(binaries):
+    # Pin-style mapping: the record gives the link-time start, not a file offset.
+    binary = str(binaries["nopie"])
+    functions = nm_functions(binaries["nopie"])
+    g_address = next(address for address, names in functions.items() if "g" in names)
+    symbolizer = Symbolizer()
+    symbolizer.add_mapping(Mapping(0x400000, 0x500000, 0x400000, 0, 0x85, binary))
+    assert symbolizer.resolve(g_address).name == "g"
+
+
+def test_pin_sources_and_makefile_exist():
+    import pathlib
+
+    pin = pathlib.Path(__file__).resolve().parent.parent / "plugin" / "pin"
+    source = (pin / "complearn_pin.cpp").read_text()
+    assert '#include "../common/records.h"' in source
+    assert "makefile.config" in (pin / "makefile").read_text()
+    assert "TEST_TOOL_ROOTS := complearn_pin" in (pin / "makefile.rules").read_text()
+
+
+@pytest.mark.parametrize("variant", ["pie", "ibt", "now"])
+def test_numpy_tables_match_pyelftools(binaries, variant, monkeypatch):
+    import tracer.symbols
+
+    fast = ImageSymbols(str(binaries[variant])).names
+    monkeypatch.setattr(tracer.symbols, "_fast_layout", lambda elf: False)
+    assert ImageSymbols(str(binaries[variant])).names == fast

@@ -24,6 +24,7 @@ ffibuilder.cdef("""
 #define CL_KIND_MEM 2
 #define CL_FLAG_STORE 1
 #define CL_PROT_EXEC 4
+#define CL_MAP_LINK_ADDRESS 128
 #define CL_END_STARTED 1
 #define CL_END_MAX 2
 #define CL_END_EXIT 4

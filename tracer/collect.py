@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from tracer.records import FLAG_STORE, KIND_CALL, KIND_MEM
+from tracer.records import KIND_CALL, KIND_MEM
 from tracer.spool import ThreadSpools
 from tracer.symbols import Symbolizer
 
@@ -18,7 +18,7 @@ DROPPED = -1
 
 
 class ImageFilter:
-    """Which images' functions a call trace keeps: "all", "main" and file names."""
+    """Selection of the images whose functions a call trace keeps: "all", "main", file names."""
 
     def __init__(self, images, program):
         self.images = tuple(images)
@@ -81,7 +81,7 @@ class CallCollector:
         self.ids = {}  # run-time address -> id or DROPPED
         self.callees = []  # id -> tracer.symbols.Callee
         self.names = []  # id -> unique name
-        self._taken = set()
+        self._used_names = set()
 
     def add_mapping(self, mapping):
         self.symbolizer.add_mapping(mapping)
@@ -100,8 +100,8 @@ class CallCollector:
         ids = unique_ids[inverse]
 
         # 2. Drop calls outside the selected images, then apply the window.
-        kept = ids != DROPPED
-        ids, tids = ids[kept], tids[kept]
+        selected = ids != DROPPED
+        ids, tids = ids[selected], tids[selected]
         window = self.window.cut(len(ids))
         self.spools.append(ids[window], None, tids[window])
 
@@ -136,13 +136,13 @@ class CallCollector:
         base = os.path.basename(callee.image)
         candidates = [callee.name, f"{callee.name}@{base}",
                       f"{callee.name}@0x{callee.address:x}@{base}"]
-        name = next((name for name in candidates if name not in self._taken), None)
+        name = next((name for name in candidates if name not in self._used_names), None)
         counter = 2
-        while name is None or name in self._taken:
+        while name is None or name in self._used_names:
             # The same image mapped twice gives the same address twice.
             name = f"{candidates[-1]}#{counter}"
             counter += 1
-        self._taken.add(name)
+        self._used_names.add(name)
         return name
 
 
@@ -161,10 +161,16 @@ class MemCollector:
         self.mappings.append(mapping)
 
     def add(self, events):
-        mask = events.kinds == KIND_MEM
-        values, flags, tids = events.values[mask], events.flags[mask], events.tids[mask]
-        window = self.window.cut(len(values))
-        self.spools.append(values[window], (flags[window] & FLAG_STORE), tids[window])
+        values, flags, tids = events.values, events.flags, events.tids
+        if len(values) and (events.kinds[0] != KIND_MEM or events.kinds[-1] != KIND_MEM
+                            or not np.all(events.kinds == KIND_MEM)):
+            mask = events.kinds == KIND_MEM
+            values, flags, tids = values[mask], flags[mask], tids[mask]
+        if self.window.max_events is not None:
+            window = self.window.cut(len(values))
+            values, flags, tids = values[window], flags[window], tids[window]
+        # The tool sets no flag bit other than FLAG_STORE.
+        self.spools.append(values, flags, tids)
 
     @property
     def num_events(self):

@@ -4,11 +4,13 @@
 records, reads them in bulk (``tracer.records``), collects them per thread
 (``tracer.collect``) and writes one trace file with ``TraceWriter``. A program
 that crashes, exits non-zero or is stopped (Ctrl-C, the event limit) still
-gives a trace of the events recorded so far; its metadata says how it ended.
+gives a trace of the events recorded so far, and its metadata records how it
+ended.
 
 Children created with fork() run untraced: the tool follows only the process
 it started, and a child's exec() runs natively.
 """
+import fcntl
 import logging
 import os
 import shutil
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 KINDS = ("calls", "mem")
 _KILL_AFTER_INTERRUPT_S = 5.0
 _ELF_MAGIC = b"\x7fELF"
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux fcntl(2)
+_PIPE_BYTES_MAX = 16 << 20
 
 
 def record(argv, kind, out_path, backend="valgrind", start_at="main", skip_events=0,
@@ -45,8 +49,8 @@ def record(argv, kind, out_path, backend="valgrind", start_at="main", skip_event
     (default: on for memory traces). Returns ``out_path``.
 
     Raises ``TraceError`` for invalid arguments, a missing or non-ELF program, or
-    a start function that never ran, and ``BackendError`` when the backend is
-    missing or fails; in those cases no trace file is written.
+    a start function that never ran. Raises ``BackendError`` when the backend is
+    missing or fails. No trace file is written in those cases.
     """
     program = _check_arguments(argv, kind, out_path, skip_events, max_events, images)
     tool = get_backend(backend)
@@ -105,8 +109,8 @@ def resolve_program(name):
 
 
 def _tool_options(kind, start_at, skip_events, max_events, images):
-    # The tool applies the window when every record it writes is kept; with an
-    # image filter the window must count only the calls that pass the filter.
+    # The tool applies the window when every record it writes is kept. With an
+    # image filter, only calls that pass the filter count, so Python applies it.
     tool_window = kind == "mem" or "all" in images
     return ToolOptions(calls=kind == "calls", mem=kind == "mem", start_at=start_at,
                        skip=skip_events if tool_window else 0,
@@ -137,7 +141,7 @@ class _Run:
         self._process = None
 
     def execute(self):
-        read_fd, write_fd = os.pipe()
+        read_fd, write_fd = open_pipe()
         command, env = self.tool.command(self.argv, write_fd, self.options)
         log.info("running %s", " ".join(command))
         started = time.monotonic()
@@ -150,13 +154,16 @@ class _Run:
             os.close(write_fd)
 
         previous = _install_sigint(self._on_sigint)
+        failed = True
         try:
             with os.fdopen(read_fd, "rb", buffering=0) as pipe:
                 reader = RecordReader(pipe.fileno(), source=f"the {self.tool.name} tool")
                 self._pump(reader)
                 self.header_seen = reader.header_seen
+            failed = False
         finally:
-            if self._process.poll() is None and self.stopped is not None:
+            # Nobody reads the pipe any more, so a tool still writing would block.
+            if self._process.poll() is None and (failed or self.stopped is not None):
                 self._process.kill()
             self.returncode = self._process.wait()
             _restore_sigint(previous)
@@ -215,6 +222,22 @@ class _Run:
                              f"{self.options.start_at!r}; pick a function it runs with "
                              "--start-at, or --start-at none to record from the first "
                              "instruction")
+
+
+def open_pipe():
+    """Return ``(read_fd, write_fd)`` of a pipe enlarged to the system maximum.
+
+    With the default 64 KiB pipe the tool blocks 16 times per 1 MiB buffer that
+    it writes, so a larger pipe keeps the tool and the reader running.
+    """
+    read_fd, write_fd = os.pipe()
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as handle:
+            size = min(int(handle.read()), _PIPE_BYTES_MAX)
+        fcntl.fcntl(write_fd, _F_SETPIPE_SZ, size)
+    except (OSError, ValueError) as error:
+        log.debug("pipe keeps its default size: %s", error)
+    return read_fd, write_fd
 
 
 def _install_sigint(handler):

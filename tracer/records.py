@@ -17,6 +17,7 @@ KIND_CALL = lib.CL_KIND_CALL
 KIND_MEM = lib.CL_KIND_MEM
 FLAG_STORE = lib.CL_FLAG_STORE
 PROT_EXEC = lib.CL_PROT_EXEC
+MAP_LINK_ADDRESS = lib.CL_MAP_LINK_ADDRESS
 DEFAULT_CHUNK = 1 << 18  # events per chunk
 _BUFFER_BYTES = 4 << 20
 
@@ -37,14 +38,18 @@ class Mapping:
 
     start: int
     end: int  # first address after the mapping
-    file_offset: int
+    file_offset: int  # or the link-time start address with MAP_LINK_ADDRESS
     record_index: int  # event records written before the mapping appeared
-    prot: int  # PROT_* bits of records.h
+    prot: int  # PROT_* and MAP_LINK_ADDRESS bits of records.h
     path: str
 
     @property
     def executable(self) -> bool:
         return bool(self.prot & PROT_EXEC)
+
+    @property
+    def link_address_given(self) -> bool:
+        return bool(self.prot & MAP_LINK_ADDRESS)
 
 
 @dataclasses.dataclass(frozen=True)

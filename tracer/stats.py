@@ -12,3 +12,20 @@ def count_distinct(events) -> int:
     if int(events.max()) < _BINCOUNT_MAX_VALUE:
         return int(np.count_nonzero(np.bincount(events)))
     return int(np.unique(events).size)
+
+
+def top_events(events, count) -> list:
+    """Return ``(event, occurrences)`` pairs of the ``count`` most frequent events.
+
+    Ties are broken by the smaller event value, so the order is stable.
+    """
+    if len(events) == 0 or count <= 0:
+        return []
+    if int(events.max()) < _BINCOUNT_MAX_VALUE:
+        occurrences = np.bincount(events)
+        values = np.nonzero(occurrences)[0]
+        occurrences = occurrences[values]
+    else:
+        values, occurrences = np.unique(events, return_counts=True)
+    order = np.lexsort((values, -occurrences))[:count]
+    return [(int(values[i]), int(occurrences[i])) for i in order]

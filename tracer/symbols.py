@@ -1,10 +1,10 @@
 """Offline symbolization of call targets with pyelftools.
 
-A callee address recorded at run time is turned into a link-time address with
-the load bias of the mapping that contains it (from the tool's mapping log),
-then named from the image's ``.symtab`` and ``.dynsym`` function symbols
-(``STT_FUNC`` and ``STT_GNU_IFUNC``) or as a PLT stub, decoded from the stub's
-``jmp *slot(%rip)`` and the relocation that fills that GOT slot.
+A callee address recorded at run time becomes a link-time address through the
+load bias of the mapping that contains it, taken from the tool's mapping log.
+The name comes from the image's ``.symtab`` and ``.dynsym`` function symbols
+(``STT_FUNC`` and ``STT_GNU_IFUNC``). A PLT stub is named after the relocation
+that fills the GOT slot its ``jmp *slot(%rip)`` reads.
 
 Only exact function entries get a name. A call target that is no symbol's
 entry (stripped code, a local function without a symbol) becomes an address id
@@ -15,6 +15,8 @@ import dataclasses
 import logging
 import os
 import struct
+
+import numpy as np
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -87,21 +89,15 @@ class ImageSymbols:
 
     def _read_functions(self, elf):
         # Several names may share an entry (aliases such as malloc and
-        # __libc_malloc); keep the global, then the one with fewer leading "_".
+        # __libc_malloc): keep the global, then the one with fewer leading "_".
         best = {}
         for section_name in (".symtab", ".dynsym"):
             section = elf.get_section_by_name(section_name)
             if section is None:
                 continue
-            for symbol in section.iter_symbols():
-                if symbol["st_info"]["type"] not in _FUNCTION_TYPES:
-                    continue
-                if symbol["st_shndx"] == "SHN_UNDEF" or symbol["st_value"] == 0 or not symbol.name:
-                    continue
-                name = symbol.name.split("@")[0]
-                rank = (_BINDING_RANK.get(symbol["st_info"]["bind"], 3),
-                        len(name) - len(name.lstrip("_")), name)
-                address = symbol["st_value"]
+            for address, binding, name in _iter_functions(elf, section):
+                name = name.split("@")[0]
+                rank = (_BINDING_RANK.get(binding, 3), len(name) - len(name.lstrip("_")), name)
                 if address not in best or rank < best[address][0]:
                     best[address] = (rank, name)
         self.names = {address: name for address, (_, name) in best.items()}
@@ -132,23 +128,81 @@ class ImageSymbols:
         for section in elf.iter_sections():
             if not isinstance(section, RelocationSection):
                 continue
-            symbols = None
-            if section["sh_link"]:
-                symbols = elf.get_section(section["sh_link"])
-            for relocation in section.iter_relocations():
-                kind = relocation["r_info_type"]
+            for offset, kind, addend, name in _iter_relocations(elf, section):
                 if kind not in _SLOT_RELOCATIONS:
                     continue
                 if kind == R_X86_64_IRELATIVE:
-                    # The addend is the IFUNC resolver; its symbol names the function.
-                    name = self.names.get(relocation["r_addend"])
-                elif symbols is not None and relocation["r_info_sym"]:
-                    name = symbols.get_symbol(relocation["r_info_sym"]).name.split("@")[0]
-                else:
-                    name = None
+                    # The addend is the IFUNC resolver, whose symbol names the function.
+                    name = self.names.get(addend)
                 if name:
-                    slots[relocation["r_offset"]] = name
+                    slots[offset] = name.split("@")[0]
         return slots
+
+
+# ELF64 little-endian layouts (System V gABI, "Symbol Table" and "Relocation").
+# Reading whole tables with numpy is far faster than pyelftools' per-entry
+# parsing, which matters because images load while the program is recording.
+_SYMBOL_DTYPE = np.dtype([("st_name", "<u4"), ("st_info", "u1"), ("st_other", "u1"),
+                          ("st_shndx", "<u2"), ("st_value", "<u8"), ("st_size", "<u8")])
+_RELA_DTYPE = np.dtype([("r_offset", "<u8"), ("r_info", "<u8"), ("r_addend", "<i8")])
+_STT_FUNC, _STT_GNU_IFUNC = 2, 10
+_BINDINGS = {0: "STB_LOCAL", 1: "STB_GLOBAL", 2: "STB_WEAK"}
+
+
+def _fast_layout(elf):
+    return elf.elfclass == 64 and elf.little_endian
+
+
+def _string_at(table, offset):
+    end = table.find(b"\0", offset)
+    return table[offset:end if end >= 0 else len(table)].decode("utf-8", "replace")
+
+
+def _iter_functions(elf, section):
+    """Yield ``(st_value, binding, name)`` of defined function symbols of a symbol table."""
+    if not _fast_layout(elf):
+        for symbol in section.iter_symbols():
+            info = symbol["st_info"]
+            if (info["type"] in _FUNCTION_TYPES and symbol["st_shndx"] != "SHN_UNDEF"
+                    and symbol["st_value"] and symbol.name):
+                yield symbol["st_value"], info["bind"], symbol.name
+        return
+
+    symbols = np.frombuffer(section.data(), dtype=_SYMBOL_DTYPE)
+    strings = elf.get_section(section["sh_link"]).data()
+    types = symbols["st_info"] & 0xF
+    selected = (((types == _STT_FUNC) | (types == _STT_GNU_IFUNC))
+                & (symbols["st_shndx"] != 0) & (symbols["st_value"] != 0) & (symbols["st_name"] != 0))
+    for symbol in symbols[selected]:
+        name = _string_at(strings, int(symbol["st_name"]))
+        if name:
+            yield int(symbol["st_value"]), _BINDINGS.get(int(symbol["st_info"]) >> 4), name
+
+
+def _iter_relocations(elf, section):
+    """Yield ``(r_offset, type, r_addend, symbol name or None)`` of a relocation section."""
+    symbols = elf.get_section(section["sh_link"]) if section["sh_link"] else None
+    if not (_fast_layout(elf) and section["sh_type"] == "SHT_RELA"):
+        for relocation in section.iter_relocations():
+            index = relocation["r_info_sym"]
+            name = symbols.get_symbol(index).name if symbols is not None and index else None
+            yield (relocation["r_offset"], relocation["r_info_type"],
+                   relocation.entry.get("r_addend", 0), name)
+        return
+
+    relocations = np.frombuffer(section.data(), dtype=_RELA_DTYPE)
+    types = (relocations["r_info"] & 0xFFFFFFFF).astype(np.int64)
+    wanted = np.isin(types, _SLOT_RELOCATIONS)
+    table, strings = None, None
+    if symbols is not None and symbols["sh_type"] in ("SHT_DYNSYM", "SHT_SYMTAB"):
+        table = np.frombuffer(symbols.data(), dtype=_SYMBOL_DTYPE)
+        strings = elf.get_section(symbols["sh_link"]).data()
+    for relocation, kind in zip(relocations[wanted], types[wanted]):
+        index = int(relocation["r_info"]) >> 32
+        name = None
+        if table is not None and 0 < index < len(table):
+            name = _string_at(strings, int(table[index]["st_name"]))
+        yield int(relocation["r_offset"]), int(kind), int(relocation["r_addend"]), name
 
 
 class Symbolizer:
@@ -180,7 +234,10 @@ class Symbolizer:
         if mapping is None:
             return Callee(f"0x{address:x}@[anonymous]", "[anonymous]", address, False)
         symbols = self.image(mapping.path)
-        link_address = symbols.link_address(mapping.file_offset, address, mapping.start)
+        if mapping.link_address_given:
+            link_address = address - mapping.start + mapping.file_offset
+        else:
+            link_address = symbols.link_address(mapping.file_offset, address, mapping.start)
         if link_address is None:
             link_address = address - mapping.start + mapping.file_offset
         name = symbols.name_at(link_address)

@@ -1,7 +1,7 @@
 """``complearn info``: describe a trace file, optionally with its first events."""
 import argparse
 
-from tracer.stats import count_distinct
+from tracer.stats import count_distinct, top_events
 from tracer.tracefile import read_trace
 
 NAME = "info"
@@ -99,7 +99,39 @@ def _log_lines(trace):
     return [_field("templates", f"{known} of {len(trace.names)} event ids")]
 
 
+def _calls_lines(trace, top=10):
+    meta = trace.meta
+    lines = []
+    if "backend" in meta:
+        lines.append(_field("backend", meta["backend"]))
+    if "program" in meta:
+        lines.append(_field("program", f"{meta['program']} ({_describe_end(meta)})"))
+    if meta.get("threads"):
+        lines.append(_field("threads", " ".join(str(tid) for tid in meta["threads"])))
+    counts = top_events(trace.events, top)
+    if counts:
+        lines.append(f"top functions ({len(counts)} most called):")
+        for event, occurrences in counts:
+            share = 100.0 * occurrences / trace.num_events
+            lines.append(f"  {occurrences:>12}  {share:5.1f}%  {trace.event_name(event)}")
+    return lines
+
+
+def _describe_end(meta):
+    """Return how a recorded program ended: exit status or signal, and completeness."""
+    if meta.get("signal"):
+        ended = f"killed by {meta['signal']}"
+    elif meta.get("exit_status") is not None:
+        ended = f"exit status {meta['exit_status']}"
+    else:
+        ended = "exit status unknown"
+    if meta.get("stopped"):
+        ended += f", stopped: {meta['stopped']}"
+    return ended + (", complete" if meta.get("complete") else ", incomplete")
+
+
 KIND_EXTRAS = {
+    "calls": _calls_lines,
     "log": _log_lines,
     "mem": _mem_lines,
 }

@@ -1,4 +1,5 @@
 """``complearn trace``: record a call or memory trace of a program."""
+import argparse
 import sys
 
 from tracer.record import record
@@ -27,12 +28,13 @@ def add_arguments(parser):
                         help="call traces: keep calls into 'main' (the program), 'all', or "
                         "the named files, e.g. libc (default: main)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
-    parser.add_argument("program", nargs="+", metavar="-- PROGRAM [ARGS...]",
-                        help="the command to trace")
+    parser.add_argument("program", nargs=argparse.REMAINDER, metavar="-- PROGRAM [ARGS...]",
+                        help="the command to trace, after '--'")
 
 
 def run(args):
-    path = record(args.program, args.kind, args.output, backend=args.backend,
+    program = args.program[1:] if args.program[:1] == ["--"] else args.program
+    path = record(program, args.kind, args.output, backend=args.backend,
                   start_at=args.start_at, skip_events=args.skip_events,
                   max_events=args.max_events, images=args.images, progress=not args.quiet)
     trace = read_trace(path, verify=False)

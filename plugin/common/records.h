@@ -51,11 +51,14 @@ enum cl_record_kind {
 #define CL_PROT_READ 0x01u
 #define CL_PROT_WRITE 0x02u
 #define CL_PROT_EXEC 0x04u
+/* CL_KIND_MAP flag: file_offset contains the link-time address of the start,
+   not a file offset. Pin sets it because it only reports the load bias. */
+#define CL_MAP_LINK_ADDRESS 0x80u
 
 /* CL_KIND_END flags */
 #define CL_END_STARTED 0x01u  /* the start symbol was reached */
 #define CL_END_MAX 0x02u      /* recording stopped at the event limit */
-#define CL_END_EXIT 0x04u     /* tid holds the program's exit code */
+#define CL_END_EXIT 0x04u     /* tid contains the program's exit code */
 
 struct cl_stream_header {
     char magic[8];        /* CL_STREAM_MAGIC */

@@ -47,6 +47,8 @@
 extern Int VG_(safe_fd)(Int oldfd);
 
 #define BUFFER_RECORDS 65536
+/* Records past the limit that one superblock may write, see cl_instrument. */
+#define SPARE_RECORDS 1024
 
 /* Command-line options. */
 static Bool clo_calls = True;
@@ -57,7 +59,16 @@ static Long clo_skip = 0;
 static Long clo_max = 0; /* 0 = no limit */
 
 /* Recording state. Valgrind runs one guest thread at a time, so the
-   helpers need no locks. */
+   helpers need no locks.
+
+   Event records go into `buffer` at `cursor`. Memory accesses write their
+   records with inline IR, without a helper call, and call buffer_full() only
+   when `cursor` reaches `limit`. buffer_full() applies the skip/max window
+   and writes the buffer out. `limit` is set so that the buffer never holds more
+   records than the window still admits, and equals `buffer` while not
+   recording, so every access then lands in buffer_full(), which drops it.
+   The spare records take what one superblock writes past the limit: the
+   second record of a spanning access, or a batch (see cl_instrument). */
 static Int out_fd = -1;
 static Bool output_closed = False; /* True once writing failed or ended */
 static Bool recording = False;
@@ -66,8 +77,14 @@ static Bool limit_reached = False;
 static Addr fallback_start = 0; /* main's address taken from __libc_start_main */
 static ULong events_seen = 0;    /* events since the start, skipped ones too */
 static ULong events_written = 0;
-static struct cl_record buffer[BUFFER_RECORDS];
-static UInt buffer_used = 0;
+static struct cl_record buffer[BUFFER_RECORDS + SPARE_RECORDS];
+static struct cl_record *cursor = buffer;
+static struct cl_record *limit = buffer;
+static ULong tid_word = 1ULL << 32; /* running thread id << 32, as in a record */
+
+/* Control records (mappings) that arrive before the output is open. */
+static UChar early[CL_RECORD_SIZE * 1024];
+static SizeT early_used = 0;
 
 static void write_all(const void *data, SizeT length)
 {
@@ -88,71 +105,88 @@ static void write_all(const void *data, SizeT length)
     }
 }
 
-static void flush_buffer(void)
+static void set_limit(void)
 {
-    /* Before the output is open (mappings at start-up), keep the records. */
-    if (out_fd < 0 && !output_closed)
+    ULong room = BUFFER_RECORDS;
+
+    if (!recording) {
+        limit = buffer;
         return;
-    write_all(buffer, (SizeT)buffer_used * sizeof(struct cl_record));
-    buffer_used = 0;
-}
-
-static inline void put_record(UChar kind, UChar flags, UInt tid, ULong value)
-{
-    struct cl_record *record;
-
-    if (buffer_used == BUFFER_RECORDS) {
-        flush_buffer();
-        if (buffer_used == BUFFER_RECORDS)
-            return; /* output not open yet and the buffer is full */
     }
-    record = &buffer[buffer_used++];
-    record->kind = kind;
-    record->flags = flags;
-    record->reserved = 0;
-    record->tid = tid;
-    record->value = value;
-}
-
-/* Append raw bytes as whole records, NUL-padded to the record size. */
-static void put_bytes(const void *data, SizeT length)
-{
-    const UChar *bytes = data;
-
-    while (length > 0) {
-        SizeT part = length < CL_RECORD_SIZE ? length : CL_RECORD_SIZE;
-        if (buffer_used == BUFFER_RECORDS) {
-            flush_buffer();
-            if (buffer_used == BUFFER_RECORDS)
-                return;
-        }
-        VG_(memset)(&buffer[buffer_used], 0, CL_RECORD_SIZE);
-        VG_(memcpy)(&buffer[buffer_used], bytes, part);
-        buffer_used++;
-        bytes += part;
-        length -= part;
+    if (events_seen < (ULong)clo_skip) {
+        if ((ULong)clo_skip - events_seen < room)
+            room = (ULong)clo_skip - events_seen;
+    } else if (clo_max > 0 && (ULong)clo_max - events_written < room) {
+        room = (ULong)clo_max - events_written;
     }
+    limit = buffer + (room > 0 ? room : 1);
 }
 
-/* Count one event against the --skip / --max window; True = write it. */
-static inline Bool admit_event(void)
+/* Write out the buffered events that fall inside the skip/max window. */
+static void flush_events(void)
 {
-    if (events_seen++ < (ULong)clo_skip)
-        return False;
-    if (clo_max > 0 && events_written >= (ULong)clo_max) {
+    ULong pending = (ULong)(cursor - buffer);
+    ULong dropped = 0, kept;
+
+    cursor = buffer;
+    if (!recording || pending == 0) {
+        set_limit();
+        return;
+    }
+    if (events_seen < (ULong)clo_skip) {
+        dropped = (ULong)clo_skip - events_seen;
+        if (dropped > pending)
+            dropped = pending;
+    }
+    events_seen += pending;
+    kept = pending - dropped;
+    if (clo_max > 0 && events_written + kept >= (ULong)clo_max) {
+        kept = (ULong)clo_max - events_written;
         recording = False;
         limit_reached = True;
-        flush_buffer();
-        return False;
     }
-    events_written++;
-    return True;
+    write_all(buffer + dropped, (SizeT)kept * sizeof(struct cl_record));
+    events_written += kept;
+    set_limit();
 }
 
-static void put_event(UChar kind, UChar flags, ULong value)
+static void buffer_full(void)
 {
-    if (admit_event())
-        put_record(kind, flags, VG_(get_running_tid)(), value);
+    flush_events();
+}
+
+/* Write a control record and its payload; events before it go out first. */
+static void put_control(const struct cl_record *record, const void *payload, SizeT length)
+{
+    static const UChar zeros[CL_RECORD_SIZE];
+    SizeT padding = (CL_RECORD_SIZE - length % CL_RECORD_SIZE) % CL_RECORD_SIZE;
+
+    flush_events();
+    if (out_fd < 0 && !output_closed) {
+        SizeT total = sizeof *record + length + padding;
+        if (early_used + total <= sizeof early) {
+            VG_(memcpy)(early + early_used, record, sizeof *record);
+            VG_(memcpy)(early + early_used + sizeof *record, payload, length);
+            VG_(memset)(early + early_used + sizeof *record + length, 0, padding);
+            early_used += total;
+        }
+        return;
+    }
+    write_all(record, sizeof *record);
+    write_all(payload, length);
+    write_all(zeros, padding);
+}
+
+static inline void put_event(UChar kind, UChar flags, ULong value)
+{
+    cursor->kind = kind;
+    cursor->flags = flags;
+    cursor->reserved = 0;
+    cursor->tid = (UInt)(tid_word >> 32);
+    cursor->value = value;
+    cursor++;
+    if (cursor >= limit)
+        flush_events();
 }
 
 /* ---- helpers called from instrumented code ---- */
@@ -163,15 +197,15 @@ static VG_REGPARM(1) void on_call(Addr target)
         put_event(CL_KIND_CALL, 0, target);
 }
 
-/* size_store = access size in bytes << 1 | 1 for a store */
+/* Guarded accesses (rare on amd64) go through this helper, not inline IR.
+   size_store = access size in bytes << 1 | 1 for a store. */
 static VG_REGPARM(2) void on_access(Addr address, UWord size_store)
 {
-    Addr last;
+    Addr last = address + (size_store >> 1) - 1;
     UChar flags = (UChar)(size_store & 1);
 
     if (!recording)
         return;
-    last = address + (size_store >> 1) - 1;
     put_event(CL_KIND_MEM, flags, address >> CL_BLOCK_SHIFT);
     if (recording && (last >> CL_BLOCK_SHIFT) != (address >> CL_BLOCK_SHIFT))
         put_event(CL_KIND_MEM, flags, last >> CL_BLOCK_SHIFT);
@@ -183,6 +217,7 @@ static VG_REGPARM(1) void on_start(Addr entry)
         return;
     started = True;
     recording = True;
+    set_limit();
 
     /* The call into the start function ran before recording began; the
        trace still opens with it. */
@@ -196,35 +231,46 @@ static VG_REGPARM(1) void on_libc_start(Addr main_address)
         fallback_start = main_address;
 }
 
+static void on_thread_run(ThreadId tid, ULong blocks_done)
+{
+    tid_word = (ULong)tid << 32;
+}
+
 /* ---- file mappings ---- */
 
 static void put_mapping(Addr start, SizeT length, Bool rr, Bool ww, Bool xx)
 {
     NSegment const *segment = VG_(am_find_nsegment)(start);
     const HChar *path;
-    struct cl_map_payload payload;
-    SizeT path_length, padded;
-    UChar flags = 0;
+    struct {
+        struct cl_map_payload payload;
+        HChar path[CL_RECORD_SIZE * 256];
+    } body;
+    struct cl_record record;
+    SizeT path_length;
 
     if (segment == NULL || segment->kind != SkFileC)
         return;
     path = VG_(am_get_filename)(segment);
     if (path == NULL)
         return;
-
     path_length = VG_(strlen)(path);
-    padded = (path_length + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE * CL_RECORD_SIZE;
-    flags |= rr ? CL_PROT_READ : 0;
-    flags |= ww ? CL_PROT_WRITE : 0;
-    flags |= xx ? CL_PROT_EXEC : 0;
-    payload.end = start + length;
-    payload.file_offset = segment->offset + (start - segment->start);
-    payload.record_index = events_written;
-    payload.path_length = path_length;
+    if (path_length > sizeof body.path)
+        path_length = sizeof body.path;
 
-    put_record(CL_KIND_MAP, flags, (UInt)(2 + padded / CL_RECORD_SIZE), start);
-    put_bytes(&payload, sizeof payload);
-    put_bytes(path, path_length);
+    flush_events(); /* so that events_written counts every event before it */
+    body.payload.end = start + length;
+    body.payload.file_offset = segment->offset + (start - segment->start);
+    body.payload.record_index = events_written;
+    body.payload.path_length = path_length;
+    VG_(memcpy)(body.path, path, path_length);
+
+    record.kind = CL_KIND_MAP;
+    record.flags = (rr ? CL_PROT_READ : 0) | (ww ? CL_PROT_WRITE : 0) | (xx ? CL_PROT_EXEC : 0);
+    record.reserved = 0;
+    record.tid = (UInt)(2 + (path_length + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE);
+    record.value = start;
+    put_control(&record, &body, sizeof body.payload + path_length);
 }
 
 static void on_mmap(Addr a, SizeT len, Bool rr, Bool ww, Bool xx, ULong di_handle)
@@ -236,16 +282,17 @@ static void on_mmap(Addr a, SizeT len, Bool rr, Bool ww, Bool xx, ULong di_handl
 
 static void before_fork(ThreadId tid)
 {
-    flush_buffer();
+    flush_events();
 }
 
 static void in_fork_child(ThreadId tid)
 {
     /* The child runs untraced. Closing its copy of the pipe lets the
        reader see the end of the stream when the parent exits. */
-    buffer_used = 0;
+    cursor = buffer;
     recording = False;
     started = True;
+    set_limit();
     if (out_fd >= 0)
         VG_(close)(out_fd);
     out_fd = -1;
@@ -254,12 +301,12 @@ static void in_fork_child(ThreadId tid)
 
 /* ---- instrumentation ---- */
 
-static Bool name_matches(const HChar *name, const HChar *wanted)
+static Bool name_matches(const HChar *name, const HChar *expected)
 {
     /* Valgrind keeps symbol versions: "__libc_start_main@@GLIBC_2.34". */
-    SizeT length = VG_(strlen)(wanted);
+    SizeT length = VG_(strlen)(expected);
 
-    return VG_(strncmp)(name, wanted, length) == 0
+    return VG_(strncmp)(name, expected, length) == 0
         && (name[length] == '\0' || name[length] == '@');
 }
 
@@ -273,11 +320,173 @@ static void add_helper(IRSB *out, const HChar *name, void *function, Int regparm
     addStmtToIRSB(out, IRStmt_Dirty(dirty));
 }
 
+static IRTemp assign(IRSB *out, IRType type, IRExpr *value)
+{
+    IRTemp temp = newIRTemp(out->tyenv, type);
+
+    addStmtToIRSB(out, IRStmt_WrTmp(temp, value));
+    return temp;
+}
+
+static IRExpr *word(ULong value)
+{
+    return IRExpr_Const(IRConst_U64(value));
+}
+
+static IRTemp add64(IRSB *out, IRTemp base, ULong offset)
+{
+    return assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(base), word(offset)));
+}
+
+static void store64(IRSB *out, IRExpr *address, IRTemp value)
+{
+    addStmtToIRSB(out, IRStmt_Store(Iend_LE, address, IRExpr_RdTmp(value)));
+}
+
+/* Write the records of one access with inline IR: the record of the first
+   block at cursor, the one of the last block after it, and advance cursor by
+   one record, or by two when the access spans two blocks. */
+static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
+{
+    ULong header = CL_KIND_MEM | ((ULong)(store ? CL_FLAG_STORE : 0) << 8);
+    IRExpr *shift = IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT));
+    IRTemp at, tid, first_word, first, last_address, last, spans, spans64, step, next, end, full;
+    IRDirty *flush;
+
+    at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+    tid = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&tid_word)));
+    first_word = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(tid), word(header)));
+    first = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address, shift));
+    last_address = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, address, word(size - 1)));
+    last = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, IRExpr_RdTmp(last_address), shift));
+
+    store64(out, IRExpr_RdTmp(at), first_word);
+    store64(out, IRExpr_RdTmp(add64(out, at, 8)), first);
+    store64(out, IRExpr_RdTmp(add64(out, at, 16)), first_word);
+    store64(out, IRExpr_RdTmp(add64(out, at, 24)), last);
+
+    spans = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpNE64, IRExpr_RdTmp(first), IRExpr_RdTmp(last)));
+    spans64 = assign(out, Ity_I64, IRExpr_Unop(Iop_1Uto64, IRExpr_RdTmp(spans)));
+    step = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, IRExpr_RdTmp(spans64),
+                                             IRExpr_Const(IRConst_U8(4))));
+    next = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, 16)),
+                                             IRExpr_RdTmp(step)));
+    store64(out, word((ULong)(HWord)&cursor), next);
+
+    /* Past the limit: let buffer_full() write or drop the buffer. */
+    end = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&limit)));
+    full = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpLE64U, IRExpr_RdTmp(end), IRExpr_RdTmp(next)));
+    flush = unsafeIRDirty_0_N(0, "buffer_full", VG_(fnptr_to_fnentry)(buffer_full), mkIRExprVec_0());
+    flush->guard = IRExpr_RdTmp(full);
+    flush->mFx = Ifx_Modify; /* it resets cursor, which the next access loads */
+    flush->mAddr = word((ULong)(HWord)&cursor);
+    flush->mSize = 8;
+    addStmtToIRSB(out, IRStmt_Dirty(flush));
+}
+
+/* Superblock batches. When a superblock has at most SPARE_RECORDS / 2
+   inline accesses, it checks once at its start that the buffer has room for
+   two records per access (calling buffer_full() when not), keeps the cursor
+   in an IR temporary, and stores it back before each side exit, each helper
+   call and its end. This saves a load, a store and a limit check per access.
+   NOTE: the records of a superblock that faults before its end are lost. */
+static IRTemp batch_cursor = IRTemp_INVALID;
+static IRTemp batch_tid = IRTemp_INVALID;
+
+static Int count_inline_accesses(IRSB *in, Int first)
+{
+    Int count = 0;
+
+    for (Int i = first; i < in->stmts_used; i++) {
+        IRStmt *statement = in->stmts[i];
+        if (statement == NULL)
+            continue;
+        if (statement->tag == Ist_WrTmp && statement->Ist.WrTmp.data->tag == Iex_Load)
+            count += 1;
+        else if (statement->tag == Ist_Store || statement->tag == Ist_LLSC)
+            count += 1;
+        else if (statement->tag == Ist_CAS)
+            count += 2;
+    }
+    return count;
+}
+
+static void begin_batch(IRSB *out, Int accesses)
+{
+    IRTemp at, end, need, full;
+    IRDirty *flush;
+
+    batch_cursor = batch_tid = IRTemp_INVALID;
+    if (accesses == 0 || 2 * accesses > SPARE_RECORDS)
+        return;
+    at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+    end = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&limit)));
+    need = add64(out, at, (ULong)accesses * 2 * sizeof(struct cl_record));
+    full = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpLT64U, IRExpr_RdTmp(end), IRExpr_RdTmp(need)));
+    flush = unsafeIRDirty_0_N(0, "buffer_full", VG_(fnptr_to_fnentry)(buffer_full), mkIRExprVec_0());
+    flush->guard = IRExpr_RdTmp(full);
+    flush->mFx = Ifx_Modify;
+    flush->mAddr = word((ULong)(HWord)&cursor);
+    flush->mSize = 8;
+    addStmtToIRSB(out, IRStmt_Dirty(flush));
+
+    batch_cursor = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+    batch_tid = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&tid_word)));
+}
+
+static void save_batch_cursor(IRSB *out)
+{
+    if (batch_cursor != IRTemp_INVALID)
+        store64(out, word((ULong)(HWord)&cursor), batch_cursor);
+}
+
+static void reload_batch_cursor(IRSB *out)
+{
+    if (batch_cursor != IRTemp_INVALID)
+        batch_cursor = assign(out, Ity_I64,
+                              IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
+}
+
+static void add_batched_access(IRSB *out, IRExpr *address, Int size, Bool store)
+{
+    ULong header = CL_KIND_MEM | ((ULong)(store ? CL_FLAG_STORE : 0) << 8);
+    IRExpr *shift = IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT));
+    IRTemp at = batch_cursor, first_word, first, last_address, last, spans, spans64, step;
+
+    first_word = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(batch_tid), word(header)));
+    first = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address, shift));
+    last_address = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, address, word(size - 1)));
+    last = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, IRExpr_RdTmp(last_address), shift));
+
+    store64(out, IRExpr_RdTmp(at), first_word);
+    store64(out, IRExpr_RdTmp(add64(out, at, 8)), first);
+    store64(out, IRExpr_RdTmp(add64(out, at, 16)), first_word);
+    store64(out, IRExpr_RdTmp(add64(out, at, 24)), last);
+
+    spans = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpNE64, IRExpr_RdTmp(first), IRExpr_RdTmp(last)));
+    spans64 = assign(out, Ity_I64, IRExpr_Unop(Iop_1Uto64, IRExpr_RdTmp(spans)));
+    step = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, IRExpr_RdTmp(spans64),
+                                             IRExpr_Const(IRConst_U8(4))));
+    batch_cursor = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, 16)),
+                                                     IRExpr_RdTmp(step)));
+}
+
 static void add_access(IRSB *out, IRExpr *address, Int size, Bool store, IRExpr *guard)
 {
-    IRExpr **args = mkIRExprVec_2(address, mkIRExpr_HWord(((HWord)size << 1) | (store ? 1 : 0)));
+    IRExpr **args;
 
+    if (guard == NULL && batch_cursor != IRTemp_INVALID) {
+        add_batched_access(out, address, size, store);
+        return;
+    }
+    if (guard == NULL) {
+        add_inline_access(out, address, size, store);
+        return;
+    }
+    save_batch_cursor(out);
+    args = mkIRExprVec_2(address, mkIRExpr_HWord(((HWord)size << 1) | (store ? 1 : 0)));
     add_helper(out, "on_access", on_access, 2, args, guard);
+    reload_batch_cursor(out);
 }
 
 /* Add the start hooks to a superblock that begins at guest address base. */
@@ -372,15 +581,21 @@ static IRSB *cl_instrument(VgCallbackClosure *closure, IRSB *in, const VexGuestL
 
     if (!started)
         add_start_hooks(out, (Addr)closure->nraddr);
+    batch_cursor = IRTemp_INVALID;
+    if (clo_mem)
+        begin_batch(out, count_inline_accesses(in, i));
 
     for (; i < in->stmts_used; i++) {
         IRStmt *statement = in->stmts[i];
         if (statement == NULL || statement->tag == Ist_NoOp)
             continue;
+        if (statement->tag == Ist_Exit)
+            save_batch_cursor(out);
         if (clo_mem)
             add_memory_hooks(out, in->tyenv, statement);
         addStmtToIRSB(out, statement);
     }
+    save_batch_cursor(out);
 
     /* With chasing off, a call instruction always ends the superblock. */
     if (clo_calls && in->jumpkind == Ijk_Call)
@@ -440,17 +655,23 @@ static void cl_post_clo_init(void)
     header.version = CL_STREAM_VERSION;
     header.record_size = CL_RECORD_SIZE;
     write_all(&header, sizeof header);
-    flush_buffer(); /* mappings recorded before the output was open */
+    write_all(early, early_used); /* mappings recorded before the output was open */
+    early_used = 0;
+    set_limit();
 }
 
 static void cl_fini(Int exit_code)
 {
     UChar flags = CL_END_EXIT;
+    struct cl_record end;
 
-    flags |= started ? CL_END_STARTED : 0;
-    flags |= limit_reached ? CL_END_MAX : 0;
-    put_record(CL_KIND_END, flags, (UInt)exit_code, events_written);
-    flush_buffer();
+    flush_events();
+    end.kind = CL_KIND_END;
+    end.flags = flags | (started ? CL_END_STARTED : 0) | (limit_reached ? CL_END_MAX : 0);
+    end.reserved = 0;
+    end.tid = (UInt)exit_code;
+    end.value = events_written;
+    write_all(&end, sizeof end);
     if (out_fd >= 0)
         VG_(close)(out_fd);
     out_fd = -1;
@@ -471,6 +692,7 @@ static void cl_pre_clo_init(void)
     VG_(track_new_mem_startup)(on_mmap);
     VG_(track_new_mem_mmap)(on_mmap);
     VG_(atfork)(before_fork, NULL, in_fork_child);
+    VG_(track_start_client_code)(on_thread_run);
 }
 
 VG_DETERMINE_INTERFACE_VERSION(cl_pre_clo_init)

@@ -16,7 +16,7 @@ PLUGIN_DIR = pathlib.Path(__file__).resolve().parent.parent.parent / "plugin"
 
 @dataclasses.dataclass(frozen=True)
 class ToolOptions:
-    """What the tool records; the counts are in event records."""
+    """Recording options passed to a tool; counts are in event records."""
 
     calls: bool = True
     mem: bool = False

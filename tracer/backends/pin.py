@@ -4,8 +4,8 @@ The kit is found through ``$PIN_ROOT`` (the folder holding the ``pin`` launcher
 and ``source/tools/Config``). The tool is built on demand with the kit's own
 makefile rules into plugin/pin/obj-intel64.
 
-NOTE: no Pin kit was available where this backend was written, so the Pin tool
-has never been compiled or run; only the error paths here are tested.
+NOTE: the Pin tool has never been compiled or run, because no Pin kit was
+available where it was written. Only the error paths here are tested.
 """
 import os
 import subprocess
