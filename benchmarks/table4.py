@@ -6,10 +6,14 @@ online over the test stream (the second half of the trace). Prints a Markdown
 table and writes every figure to OUT/table4.json.
 
     python benchmarks/table4.py [--data ../shared/data] [--out /tmp/table4]
-                                [--preset default] [--traces windows,thunderbird,hdfs,libquantum]
+                                [--preset default] [--epochs N] [--repeats 3]
+                                [--traces windows,thunderbird,hdfs,libquantum]
 
-Candidate models are shared between the fits through their resumable training
-states (same trace, split, preset and seed), so each FREQ trains once.
+Latencies come from the fastest of ``--repeats`` online runs per method, because
+other processes on a shared machine only ever add time. Candidate models are
+shared between the fits through their resumable training states (same trace,
+split, preset and seed), so each FREQ trains once, and rerunning the script on
+the same --out reuses every finished model.
 """
 import argparse
 import csv
@@ -76,7 +80,24 @@ def _share_states(source_dir, target_dir):
             shutil.copy2(state, target / state.name)
 
 
-def run_trace(name, data, out, preset):
+def _fastest_runs(model_dirs, trace, repeats):
+    """Evaluate ``repeats`` times and keep, per method, the run with the lowest latency.
+
+    Runs are deterministic except for their clocks, so repeating only filters
+    out time lost to other processes on a shared machine.
+    """
+    best = None
+    for _ in range(repeats):
+        results = evaluate(model_dirs, trace, progress=False)
+        if best is None:
+            best = results
+            continue
+        best = [new if new.total_time_ns < old.total_time_ns else old
+                for old, new in zip(best, results)]
+    return best
+
+
+def run_trace(name, data, out, preset, epochs=None, repeats=1):
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     trace = folder / f"{name}.trace"
@@ -84,7 +105,8 @@ def run_trace(name, data, out, preset):
     timings = {}
 
     started = time.perf_counter()
-    fit(trace, folder / "default", method="default", preset=preset, progress=False)
+    fit(trace, folder / "default", method="default", preset=preset, epochs=epochs,
+        progress=False)
     timings["fit_default_s"] = time.perf_counter() - started
 
     rows = {}
@@ -94,13 +116,15 @@ def run_trace(name, data, out, preset):
         _share_states(previous, model_dir)
         started = time.perf_counter()
         fit(trace, model_dir, method="compressed", preset=preset, tolerance=tolerance,
-            progress=False)
+            epochs=epochs, progress=False)
         timings[f"fit_compressed_tol{tolerance:g}_s"] = time.perf_counter() - started
         previous = model_dir
-        results = evaluate([folder / "default", model_dir], trace, progress=False)
+        results = _fastest_runs([folder / "default", model_dir], trace, repeats)
         search = load_model(model_dir).info["freq_search"]
         rows[f"{tolerance:g}"] = {"runs": summary_rows(results), "freq_search": search}
-    return {"trace": name, "timings": timings, "tolerances": rows}
+    return {"trace": name, "preset": preset, "epochs": epochs, "repeats": repeats,
+            "timings": timings,
+            "tolerances": rows}
 
 
 def markdown(records) -> str:
@@ -128,13 +152,17 @@ def main():
     parser.add_argument("--out", default="/tmp/table4")
     parser.add_argument("--preset", default="default")
     parser.add_argument("--traces", default=",".join(TRACES))
+    parser.add_argument("--epochs", type=int, help="maximum epochs (default: the preset's)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="online runs per method; the fastest one is reported (default: 3)")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     records = []
     for name in args.traces.split(","):
-        records.append(run_trace(name, pathlib.Path(args.data), out, args.preset))
+        records.append(run_trace(name, pathlib.Path(args.data), out, args.preset, args.epochs,
+                                 args.repeats))
         (out / "table4.json").write_text(json.dumps(records, indent=1))
         print(f"{name}: {records[-1]['timings']}", flush=True)
     print(markdown(records))

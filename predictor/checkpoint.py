@@ -95,8 +95,8 @@ def read_info(model_dir) -> dict:
     if not os.path.isdir(model_dir):
         raise CheckpointError(f"model directory {model_dir} not found: run complearn fit first")
     if not os.path.exists(path):
-        raise CheckpointError(f"{model_dir} holds no {MODEL_JSON}: the fit did not finish; "
-                              "rerun complearn fit with the same -o to resume it")
+        raise CheckpointError(f"{MODEL_JSON} is missing from {model_dir}, so the fit did not "
+                              "finish: rerun complearn fit with the same -o to resume it")
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)

@@ -85,7 +85,7 @@ def check_trace(loaded, trace):
             "the same templates or refit")
 
 
-def test_range(loaded, trace) -> tuple:
+def stream_range(loaded, trace) -> tuple:
     """Return the test stream [start, stop) of ``trace`` for a fitted model.
 
     The model's own trace keeps its split's test stream; any other trace is a test
@@ -122,7 +122,7 @@ def evaluate(model_dirs, trace, methods=METHODS, k=None, device=None, prediction
             raise PredictorError(f"method {method} needs a model fitted with --method {needed}; "
                                  f"none of {', '.join(map(str, model_dirs))} is one")
         check_trace(models[needed], trace)
-        ranges[method] = test_range(models[needed], trace)
+        ranges[method] = stream_range(models[needed], trace)
     if len(set(ranges.values())) > 1:
         raise PredictorError(f"the models split {trace.path} differently ({ranges}): fit them "
                              "with the same --train-events, --test-events and --interval")

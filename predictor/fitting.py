@@ -34,7 +34,7 @@ FIT_METHODS = ("default", "compressed")
 
 @dataclasses.dataclass
 class FitResult:
-    """What ``fit`` wrote: the model directory and the main figures."""
+    """Model directory and main figures of one ``fit`` call."""
 
     model_dir: str
     method: str

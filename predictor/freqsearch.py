@@ -1,10 +1,10 @@
 """FREQ search: the most compression whose validation accuracy stays close to default-1.
 
-Guan et al. (TKDD 2026, section 4.1) train on the first four training intervals,
-validate on the fifth with the online engine, and binary-search the lowering
-threshold FREQ over 2, 5, 10, ..., 50,000 for the smallest value (a smaller FREQ
-keeps more non-terminals, so it compresses more) whose validation event accuracy
-is within a user tolerance of default-1's.
+Guan et al. (TKDD 2026, section 4.1) train on the first four training intervals
+and validate on the fifth with the online engine. They binary-search the lowering
+threshold FREQ over 2, 5, 10, ..., 50,000 for the smallest value whose validation
+event accuracy is within a user tolerance of default-1's. A smaller FREQ keeps
+more non-terminals, so it compresses more.
 
 Scaling: the paper's options are kept as they are and every option at or above the
 number of events the candidate models train on is dropped, because no rule can

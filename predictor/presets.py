@@ -44,8 +44,8 @@ PAPER = Preset(name="paper", n_embd=256, n_hidden=1024, input_length=100, batch_
                lr=1e-3, max_epochs=100, patience=5)
 
 # DEFAULT_MEASUREMENT
-DEFAULT = Preset(name="default", n_embd=64, n_hidden=256, input_length=64, batch_size=64,
-                 lr=3e-3, max_epochs=8, patience=2, max_windows=2048, grad_clip=1.0)
+DEFAULT = Preset(name="default", n_embd=64, n_hidden=128, input_length=64, batch_size=64,
+                 lr=3e-3, max_epochs=15, patience=3, max_windows=1024, grad_clip=1.0)
 
 # Small enough for tests: a few seconds per fit on short sequences.
 TINY = Preset(name="tiny", n_embd=16, n_hidden=32, input_length=32, batch_size=16,

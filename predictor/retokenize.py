@@ -1,10 +1,10 @@
 """Tokenize a held-out event sequence with a fixed vocabulary, offline.
 
 Training needs the validation interval as tokens of the model's vocabulary. The
-online tokenizer (Guan et al., TKDD 2026, Algorithm 2) ends with a token sequence
-C built so: for each event, take the longest vocabulary token whose expansion ends
-at that event and starts at a token boundary of C, and replace that suffix of C by
-it (or append the event's terminal token). This module computes the same final C
+online tokenizer (Guan et al., TKDD 2026, Algorithm 2) builds a token sequence C.
+For each event it takes the longest vocabulary token whose expansion ends at that
+event and starts at a token boundary of C. That token replaces the suffix of C it
+covers, or the event's terminal token is appended when no longer token fits. This module computes the same final C
 in pure Python; it only feeds validation losses, so it favours clarity over speed.
 Events the vocabulary does not know become the unknown token.
 """

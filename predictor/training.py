@@ -2,7 +2,7 @@
 
 The token sequence (compressed tokens, or terminal tokens for default learning)
 is cut into windows of ``preset.input_length`` tokens that never cross a session
-start; the model sees each window from a zero hidden state and learns the next
+start. The model reads each window from a zero hidden state and learns the next
 token at every position (cross-entropy). Windows are shuffled each epoch with a
 generator seeded by (seed, epoch), Adam updates the weights, and training stops
 early after ``preset.patience`` epochs without a lower validation loss. The
@@ -110,7 +110,7 @@ def validation_loss(model, windows, batch_size: int, device) -> float:
 
 @dataclasses.dataclass
 class TrainResult:
-    """Outcome of one training run; ``model`` holds the best validation weights."""
+    """Outcome of one training run; ``model`` contains the best validation weights."""
 
     model: GRUPredictor
     epochs: int  # epochs finished
@@ -142,8 +142,8 @@ def _load_state(path, fingerprint):
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as error:  # torch raises many types for a damaged file
-        raise CheckpointError(f"{path}: training state is unreadable ({error}); delete it to "
-                              "train from the start") from None
+        raise CheckpointError(f"{path}: training state is unreadable ({error}): delete it "
+                              "to train from the start") from None
     if state.get("version") != STATE_VERSION or state.get("fingerprint") != fingerprint:
         log.info("%s belongs to another training run; starting from epoch 0", path)
         return None

@@ -25,7 +25,7 @@ def _windows_trace(shared_data, path):
     return path
 
 
-def _hdfs_trace(shared_data, path, sessions=1200):
+def _hdfs_trace(shared_data, path, sessions=600):
     """Write the first DeepLog HDFS sessions as a log trace with session starts."""
     events, starts, names = [], [], {}
     with open(shared_data / "deeplog_hdfs" / "hdfs_train") as handle:
@@ -81,6 +81,27 @@ def test_fits_with_same_seed_are_identical(windows, tmp_path):
                 progress=False)
     first = load_model(windows["default"].model_dir).model.state_dict()
     second = load_model(again.model_dir).model.state_dict()
+    assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_fit_resumes_after_interruption(windows, tmp_path):
+    def stop_after_first(epoch, record):
+        if epoch == 1:
+            raise Interrupt()
+
+    with pytest.raises(Interrupt):
+        fit(windows["trace"], tmp_path / "m", method="default", preset="tiny", progress=False,
+            on_epoch_end=stop_after_first)
+    assert not (tmp_path / "m" / "model.json").exists()
+    fit(windows["trace"], tmp_path / "m", method="default", preset="tiny", progress=False)
+    resumed = load_model(tmp_path / "m")
+    uninterrupted = load_model(windows["default"].model_dir)
+    assert resumed.info["training"]["epochs"] == uninterrupted.info["training"]["epochs"]
+    first, second = uninterrupted.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(first[key], second[key]) for key in first)
 
 

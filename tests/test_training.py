@@ -190,7 +190,7 @@ def test_checkpoint_missing_raises(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "none")
     os.makedirs(tmp_path / "empty")
-    with pytest.raises(CheckpointError, match="fit did not finish"):
+    with pytest.raises(CheckpointError, match="the fit did not"):
         load_model(tmp_path / "empty")
 
 

@@ -19,6 +19,7 @@ def add_arguments(parser):
     parser.add_argument("--preset", choices=sorted(PRESETS), default="default",
                         help="model size and training settings; paper is the published "
                         "setting, default trains in minutes on 2 CPU cores (default: %(default)s)")
+
     choice = parser.add_mutually_exclusive_group()
     choice.add_argument("--freq", type=int, metavar="N",
                         help="lowering threshold FREQ: keep non-terminals occurring at least N "
@@ -32,6 +33,7 @@ def add_arguments(parser):
     parser.add_argument("--device", metavar="D",
                         help="torch device, e.g. cpu or cuda (default: cuda when present)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
     parser.add_argument("--train-events", type=int, metavar="N",
                         help="events in the training part, from the trace start; its last "
                         "interval validates (default: half of the trace)")
