@@ -107,8 +107,9 @@ def _symbol_tokens(symbols, rule_expansions, vocab):
                 raise GrammarError(f"lowered sequence contains rule {-symbol - 1}, "
                                    "which lowering did not keep: internal lowering error")
 
-        # Two rules can expand to the same events (Sequitur may parse overlapping
-        # repeats such as 2 2 2 1 in two ways), so new tokens are looked up too.
+        # Two rules can expand to the same events: Sequitur writes 2 2 2 1 2 2 2 1
+        # 2 2 2 1 2 2 2 1 with rules 2 (2 2) 1 and (2 2) 2 1. So new tokens are
+        # looked up too.
         token = vocab.token_of(expansion)
         if token is None:
             token = new_token_of.setdefault(expansion, vocab.size + len(new_expansions))

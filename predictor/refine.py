@@ -1,8 +1,8 @@
 """Online refinement: retrain the model after every interval of L test events.
 
 Guan et al. (TKDD 2026, Algorithm 1 lines 19-27 and section 3.3.3) refine the model
-while it predicts: once the online engine has predicted an interval of L events,
-the model trains for one epoch on that interval and the stream goes on with the
+while it predicts. Once the online engine has predicted an interval of L events,
+the model trains for one epoch on that interval. The stream then goes on with the
 updated model and vocabulary. Compressed learning trains on the interval's
 tokenized sequence C after partial compression (predictor.partial). Default-1 and
 default-k train on the uncompressed interval. Every method appends tokens for the
@@ -16,10 +16,12 @@ changed. The next interval's engine is built from the grown vocabulary, which
 updates the tokenizer without restarting the stream.
 
 Refinement time per interval = compression + growth + training. Compression time
-counts Sequitur, lowering and rewriting, not reading C: the online tokenizer has
-already built C during prediction. After each interval the whole state (weights,
-vocabulary, counters, timings, RNG states) is written atomically, so a run stopped
-part way resumes at the last finished interval.
+counts Sequitur, lowering and rewriting but not reading C, because the online
+tokenizer has already built C during prediction. After each interval the state
+(weights, vocabulary, counters, timings) is written atomically, so a run stopped
+part way resumes at the last finished interval. Training seeds depend only on the
+interval number, so on CPU a resumed run ends with the same weights as an
+uninterrupted one.
 """
 import dataclasses
 import json
@@ -44,7 +46,7 @@ COUNTERS = ("events", "predictions", "model_inputs", "rollbacks", "correct", "co
 
 @dataclasses.dataclass
 class IntervalRecord:
-    """What one refinement did and cost; times in nanoseconds."""
+    """Work and cost of one refinement; times in nanoseconds."""
 
     index: int  # interval number, from 0
     start: int  # global trace index of the interval's first event
@@ -126,9 +128,9 @@ class RefinementCheckpoint:
     """Saved state of one refinement run in ``folder``.
 
     After each interval the refined model goes to a new model directory
-    ``interval-NNNNN`` (readable by predictor.checkpoint.load_model, so a refined
-    model can be evaluated or refined further), then ``state.json`` is replaced
-    atomically to name it, with the interval records; older interval directories
+    ``interval-NNNNN``, which predictor.checkpoint.load_model reads, so a refined
+    model can be evaluated or refined further. Then ``state.json`` is replaced
+    atomically to name it, with the interval records. Older interval directories
     are removed last. A crash at any point leaves ``state.json`` naming a complete
     directory. ``fingerprint`` identifies the run: a saved state with another
     fingerprint is ignored. ``info`` is the source model's model.json content.
@@ -296,18 +298,16 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
 
     ``model`` (a GRUPredictor) and ``vocab`` are updated in place. ``freq`` is the
     lowering threshold of compressed learning, ``k`` the prediction length of
-    default-k, ``preset`` supplies the training settings. ``checkpoint`` (optional,
-    a RefinementCheckpoint) stores the state after each interval and, when it
-    already holds a state of this same run, the loop resumes from it. Raises
-    PredictorError for an interval length below 2 or fewer than 1 epoch.
+    default-k, and ``preset`` supplies the training settings. ``checkpoint``
+    (optional, a RefinementCheckpoint) stores the state after each interval. When
+    it already contains a state of this same run, the loop resumes from it.
+    Raises PredictorError for an interval below 2 events or fewer than 1 epoch.
     """
-    import torch
+    from tqdm import tqdm
 
     from predictor.evaluation import run_method
-    from predictor.growth import grow_model
-    from predictor.retokenize import tokenize
     from predictor.splits import part_sessions
-    from predictor.training import resolve_device
+    from predictor.stepper import resolve_device
 
     if interval_events < 2:
         raise PredictorError(f"--refine-interval {interval_events} is too short: an interval "
@@ -321,8 +321,11 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
                               dict.fromkeys(COUNTERS, 0), [])
     if checkpoint is not None:
         report = checkpoint.resume(report, model, vocab)
+    warm_up(model, preset, device)
 
-    for index in range(len(report.intervals), -(-len(events) // interval_events)):
+    num_intervals = -(-len(events) // interval_events)
+    for index in tqdm(range(len(report.intervals), num_intervals), desc=f"refine {method}",
+                      unit="interval", disable=not progress, leave=False):
         start, stop = index * interval_events, min((index + 1) * interval_events, len(events))
         chunk = events[start:stop]
         sessions = part_sessions(session_starts, start, stop)
@@ -333,31 +336,69 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
         for name in COUNTERS:
             report.counters[name] += int(getattr(result, name))
 
-        # 2. Refine: the training sequence (compressed or not), growth, training.
-        # C is read from the offline tokenizer, which ends with the same C as the
-        # engine; that read is not refinement work, so it is outside the timings.
-        tokenized = tokenize(chunk, vocab, sessions) if method == "compressed" else None
-        started = time.perf_counter_ns()
-        tokens, token_starts, new_tokens, run_events, compression_ns = training_sequence(
-            method, chunk, sessions, vocab, freq, tokenized)
-        grow_model(model, vocab.size)
-        growth_ns = time.perf_counter_ns() - started - compression_ns
-        started = time.perf_counter_ns()
-        loss = train_epochs(model, tokens, token_starts, preset, device, epochs,
-                            seed=preset.seed + index)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        training_ns = time.perf_counter_ns() - started
-
-        record = IntervalRecord(index, trace_offset + start, trace_offset + stop, len(tokens),
-                                new_tokens, vocab.size, run_events, compression_ns, growth_ns,
-                                training_ns, loss, result.event_accuracy)
+        # 2. Refine on the interval, with a seed that depends only on its number.
+        record = refine_interval(method, model, vocab, preset, chunk, sessions, freq=freq,
+                                 device=device, epochs=epochs, seed=preset.seed + index)
+        record = dataclasses.replace(record, index=index, start=trace_offset + start,
+                                     stop=trace_offset + stop,
+                                     event_accuracy=result.event_accuracy)
         report.intervals.append(record)
         log.info("%s interval %d: %d tokens, %d new, compression %.1f ms, training %.1f ms",
-                 method, index, len(tokens), new_tokens, compression_ns / 1e6, training_ns / 1e6)
+                 method, index, record.train_tokens, record.new_tokens,
+                 record.compression_time_ns / 1e6, record.training_time_ns / 1e6)
         if checkpoint is not None:
             checkpoint.save(report, model, vocab)
     return report
+
+
+def warm_up(model, preset, device):
+    """Run partial compression and training once on scratch data, outside the timings.
+
+    The first training step of a process costs seconds of imports and lazy
+    initialization, and the first partial compression tens of milliseconds.
+    Without a warm-up they would be charged to whichever method or interval
+    refines first.
+    """
+    import copy
+
+    from predictor.partial import partial_compress
+    from predictor.vocabulary import Vocabulary
+
+    partial_compress([[0, 1, 0, 1]], Vocabulary.from_events([0, 1]), 2)
+    scratch = copy.deepcopy(model)
+    train_epochs(scratch, np.zeros(2, np.int64), np.zeros(1, np.int64), preset, device, 1, seed=0)
+
+
+def refine_interval(method, model, vocab, preset, events, session_starts, *, freq, device,
+                    epochs, seed) -> IntervalRecord:
+    """Refine ``model`` and ``vocab`` in place on one interval of ``events``.
+
+    Returns an IntervalRecord whose position fields (index, start, stop) are 0 and
+    whose event_accuracy is NaN, for the caller to fill in.
+    """
+    import torch
+
+    from predictor.growth import grow_model
+    from predictor.retokenize import tokenize
+
+    # The offline tokenizer ends with the same C as the online engine. Reading C is
+    # not refinement work, because the engine built it while predicting, so it
+    # stays outside the timings.
+    tokenized = tokenize(events, vocab, session_starts) if method == "compressed" else None
+
+    started = time.perf_counter_ns()
+    tokens, token_starts, new_tokens, run_events, compression_ns = training_sequence(
+        method, events, session_starts, vocab, freq, tokenized)
+    grow_model(model, vocab.size)
+    growth_ns = time.perf_counter_ns() - started - compression_ns
+
+    started = time.perf_counter_ns()
+    loss = train_epochs(model, tokens, token_starts, preset, device, epochs, seed=seed)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    training_ns = time.perf_counter_ns() - started
+    return IntervalRecord(0, 0, 0, len(tokens), new_tokens, vocab.size, run_events,
+                          compression_ns, growth_ns, training_ns, loss, float("nan"))
 
 
 def evaluate_with_refinement(model_dirs, trace, methods, *, interval_events, epochs=1, k=None,
@@ -420,7 +461,7 @@ def _test_stream(models, trace, methods, evaluation) -> tuple:
             raise PredictorError(f"method {method} needs a model fitted with --method {needed}; "
                                  "none of the model directories is one")
         evaluation.check_trace(models[needed], trace)
-        ranges[method] = evaluation.test_range(models[needed], trace)
+        ranges[method] = evaluation.stream_range(models[needed], trace)
     if len(set(ranges.values())) > 1:
         raise PredictorError(f"the models split {trace.path} differently ({ranges}): fit them "
                              "with the same --train-events, --test-events and --interval")
@@ -487,8 +528,8 @@ def format_table(rows) -> str:
 def add_refine_arguments(parser):
     """Add the online refinement options to ``complearn evaluate``."""
     parser.add_argument("--refine-interval", type=int, metavar="L",
-                        help="refine the model after every L test events (one training pass on "
-                        "the interval, partially compressed for the compressed method); "
+                        help="refine the model after every L test events by training on the "
+                        "interval (partially compressed for the compressed method); "
                         "default: no refinement")
     parser.add_argument("--refine-epochs", type=int, default=1, metavar="N",
                         help="training epochs per refinement (default: %(default)s)")

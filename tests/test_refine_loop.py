@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import predictor.refine as refine
 from complearn.cli import main
 from predictor.checkpoint import load_model
 from predictor.evaluation import run_method
@@ -102,20 +101,20 @@ def test_refine_resumes_after_interruption(windows_models, tmp_path, monkeypatch
     trace_path, compressed_dir, _ = windows_models
     whole, whole_loaded = refine_compressed(trace_path, compressed_dir, tmp_path / "whole")
 
-    # Stop the run during the third refinement, as Ctrl-C would.
+    # Stop the run in the third interval before its state is saved, as Ctrl-C would.
     calls = []
-    real_train = refine.train_epochs
+    real_save = RefinementCheckpoint.save
 
-    def interrupted(*args, **kwargs):
+    def interrupted(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real_train(*args, **kwargs)
+        return real_save(self, *args, **kwargs)
 
-    monkeypatch.setattr(refine, "train_epochs", interrupted)
+    monkeypatch.setattr(RefinementCheckpoint, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
         refine_compressed(trace_path, compressed_dir, tmp_path / "cut")
-    monkeypatch.setattr(refine, "train_epochs", real_train)
+    monkeypatch.setattr(RefinementCheckpoint, "save", real_save)
     resumed, resumed_loaded = refine_compressed(trace_path, compressed_dir, tmp_path / "cut")
 
     assert resumed.resumed_from == 2

@@ -4,8 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from predictor.errors import PredictorError
 from predictor.lowering import lower
 from predictor.partial import partial_compress, plain_runs, rewrite_interval
+from predictor.refine import refine_online, training_sequence
 from predictor.sequitur import SEPARATOR, build_grammar
 from predictor.vocabulary import UNKNOWN, Vocabulary
 
@@ -224,3 +226,44 @@ def test_runs_break_at_session_starts():
     ab = vocab.size
     assert rewritten.tokens.tolist() == [ab, ab, t3, ab]
     assert rewritten.session_starts.tolist() == [0, 1]
+
+
+def test_default_training_appends_unseen_events():
+    vocab = Vocabulary.from_events([1, 2])
+
+    tokens, starts, new_tokens, run_events, compression_ns = training_sequence(
+        "default-1", np.array([1, 5, 2, 5, 7]), np.array([0, 3]), vocab, None)
+
+    assert new_tokens == 2
+    assert vocab.terminal_token(5) == 3
+    assert vocab.terminal_token(7) == 4
+    assert tokens.tolist() == [1, 3, 2, 3, 4]
+    assert starts.tolist() == [0, 3]
+    assert run_events == 0
+    assert compression_ns == 0
+
+
+def test_compressed_training_grows_vocabulary():
+    vocab = paper_vocabulary()
+    T = vocab.terminal_token
+    events = np.array([a, b, a, b, y, a, b])
+    size = vocab.size
+
+    tokens, starts, new_tokens, run_events, compression_ns = training_sequence(
+        "compressed", events, np.zeros(1, np.int64), vocab, 3,
+        tokenized=(np.array([T(a), T(b), T(a), T(b), UNKNOWN, T(a), T(b)]), np.zeros(1, np.int64)))
+
+    assert new_tokens == 2
+    assert vocab.size == size + 2
+    assert vocab.token_of((a, b)) == size
+    assert vocab.terminal_token(y) == size + 1
+    assert tokens.tolist() == [size, size, size + 1, size]
+    assert run_events == 7
+    assert compression_ns > 0
+
+
+@pytest.mark.parametrize("interval, epochs", [(1, 1), (0, 1), (10, 0)])
+def test_refine_online_rejects_bad_options(interval, epochs):
+    with pytest.raises(PredictorError):
+        refine_online("compressed", None, paper_vocabulary(), None, np.arange(20),
+                      interval_events=interval, epochs=epochs)
