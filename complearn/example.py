@@ -3,10 +3,10 @@
 The program is ``examples/programs/fluid.c``, a lattice-Boltzmann solver that calls
 one small helper per cell in each of its four time steps, so both its call trace
 and its memory trace repeat with structure. It is compiled with the Makefile beside
-it and traced with the Valgrind backend, once per kind. The grid size and the event
-limit of each kind (``EXAMPLE_RUNS``) keep every time step inside the trace, so the
-test stream (the second half) repeats what the model trained on, and keep the whole
-study within minutes on two CPU cores.
+it and traced with the Valgrind backend, once per kind. The grid size of each kind
+(``EXAMPLE_RUNS``) keeps every time step inside the trace, so the test stream (the
+second half) repeats what the models trained on. It also keeps the whole study
+within minutes on two CPU cores.
 
 Where the program cannot be compiled or Valgrind (or its tool) is unavailable, the
 traces shipped in ``examples/traces/`` serve instead. They were recorded from the
@@ -28,15 +28,15 @@ PROGRAM = "fluid"
 
 @dataclasses.dataclass(frozen=True)
 class ExampleRun:
-    """How one kind of trace of the example program is recorded."""
+    """Recording settings of one kind of trace of the example program."""
 
     args: tuple  # command-line arguments of the program (the grid size)
     max_events: int  # event limit of the trace
 
 
-# The grid sizes give traces of about 25,000 calls (4 time steps) and 44,000
-# memory blocks (the whole run at a 6 x 6 grid); the event limits only guard
-# against a changed program.
+# The grid sizes give traces of about 25,000 calls (4 time steps of a 16 x 16
+# grid) and 45,000 memory accesses (4 time steps of a 6 x 6 grid). The event
+# limits only guard against a changed program.
 EXAMPLE_RUNS = {
     "calls": ExampleRun(args=("16",), max_events=40_000),
     "mem": ExampleRun(args=("6",), max_events=60_000),
@@ -44,7 +44,7 @@ EXAMPLE_RUNS = {
 
 
 class ExampleUnavailable(Exception):
-    """The example cannot be traced live here; the message says why."""
+    """The example cannot be traced live here; the message gives the reason."""
 
 
 def shipped_trace_path(kind) -> pathlib.Path:

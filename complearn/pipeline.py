@@ -61,7 +61,7 @@ class StudySettings:
 
 @dataclasses.dataclass
 class StudyOutput:
-    """What ``run_study`` wrote: the results dict and the files, relative to ``study_dir``."""
+    """Output of ``run_study``: the results dict and the paths of the files it wrote."""
 
     results: dict
     study_dir: pathlib.Path
@@ -158,9 +158,9 @@ def _simulate(trace, split, settings, prefetcher, predictions=None, access_inter
 def simulate_prefetchers(trace, split, predictions_dir, settings):
     """Simulate the test stream with every prefetcher; return (simulation, sweep) sections.
 
-    ``simulation`` has one row per prefetcher at ``settings.access_interval_ns``;
-    ``sweep`` is the hit rate of each prefetcher at each of ``settings.intervals_ns``
-    (the fixed-latency prefetchers give the same hit rate at every interval).
+    ``simulation`` has one row per prefetcher at ``settings.access_interval_ns``.
+    ``sweep`` is the hit rate of each prefetcher at each of ``settings.intervals_ns``.
+    The fixed-latency prefetchers give the same hit rate at every interval.
     """
     from tqdm import tqdm
 
@@ -246,9 +246,9 @@ def run_study(trace_path, study_dir, settings: StudySettings, name=None,
               shown_path=None) -> StudyOutput:
     """Run the study of one trace into ``study_dir``; see the module docstring.
 
-    ``name`` labels the trace in the report (default: its file name);
-    ``shown_path`` replaces the trace path stored in the results, for a trace
-    that will move (default: ``trace_path``).
+    ``name`` labels the trace in the report (default: its file name).
+    ``shown_path`` replaces the trace path stored in the results, because a
+    trace recorded into a staging folder moves later (default: ``trace_path``).
 
     Raises PredictorError (or TraceError, SimError) with one line when a step fails.
     """

@@ -2,9 +2,9 @@
 
 ``staged_output(out_dir)`` creates a hidden temporary folder next to ``out_dir`` and
 yields it. When the block finishes, every entry of the temporary folder moves into
-``out_dir`` (created if needed, an entry of the same name replaced); when the block
-raises, the temporary folder is deleted and ``out_dir`` stays as it was. Each move is
-a rename on one file system, so a reader never sees half of a file.
+``out_dir``, which is created if needed, and replaces an entry of the same name. When
+the block raises, the temporary folder is deleted and ``out_dir`` stays as it was.
+Each move is a rename on one file system, so a reader never sees half of a file.
 """
 import contextlib
 import os
