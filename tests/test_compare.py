@@ -50,6 +50,9 @@ int main(void) {
 }
 """
 MAX_EVENTS = 4000
+# The two arrays span 64 blocks, so a 1 KiB cache (16 lines) misses and the
+# prediction files issue prefetches.
+CACHE = "1K,2"
 TINY = ["--preset", "tiny", "--epochs", "1", "--seed", "0", "--quiet"]
 
 
@@ -68,8 +71,8 @@ def study(tmp_path_factory):
     folder = tmp_path_factory.mktemp("compare")
     program = _compile(folder)
     out = folder / "out"
-    status = main(["compare", *TINY, "--max-events", str(MAX_EVENTS), "--out", str(out),
-                   "--program", str(program)])
+    status = main(["compare", *TINY, "--max-events", str(MAX_EVENTS), "--cache", CACHE,
+                   "--out", str(out), "--program", str(program)])
     assert status == 0
     return {"folder": folder, "out": out,
             "calls": load_results(out / "calls"), "mem": load_results(out / "mem")}
@@ -135,6 +138,23 @@ def test_compare_results_cover_every_step(study):
         assert row["predictions"] <= row["events"]
 
 
+@needs_valgrind
+def test_compare_trace_writes_into_out(study, tmp_path):
+    trace = study["out"] / "traces" / "stencil-calls.trace"
+    out = tmp_path / "out"
+
+    assert main(["compare", str(trace), *TINY, "--out", str(out)]) == 0
+
+    assert sorted(path.name for path in out.iterdir()) == [
+        "freq_search.png", "models", "predictions", "report.md", "results.json", "timeline.png"]
+    results = load_results(out)
+    assert results["trace"]["path"] == str(trace)
+    for again, first in zip(results["runs"], study["calls"]["runs"]):
+        assert again["freq"] == first["freq"]
+        assert again["predictions"] == first["predictions"]
+        assert again["event_accuracy"] == first["event_accuracy"]
+
+
 def _run_json(argv, json_path):
     assert main(argv + ["--json", os.fspath(json_path)]) == 0
     return json.loads(json_path.read_text())
@@ -172,7 +192,7 @@ def test_compare_matches_fit_evaluate_simulate(study, tmp_path):
     interval = str(mem["settings"]["access_interval_ns"])
     rows = {row["prefetcher"]: row for row in mem["simulation"]["rows"]}
     for name in ("none", "next-line", "stride", "default-1", "default-k", "compressed"):
-        argv = ["simulate", str(trace), "--cache", "32K,8", "--access-interval-ns", interval,
+        argv = ["simulate", str(trace), "--cache", CACHE, "--access-interval-ns", interval,
                 "--start", str(start), "--stop", str(stop)]
         if name in ("none", "next-line", "stride"):
             argv += ["--prefetcher", name]
@@ -182,7 +202,9 @@ def test_compare_matches_fit_evaluate_simulate(study, tmp_path):
         level = simulated["levels"][0]
         assert (level["hits"], level["misses"]) == (rows[name]["hits"], rows[name]["misses"]), name
         if simulated["prefetch"] is not None:
+            assert simulated["prefetch"]["issued"] == rows[name]["issued"], name
             assert simulated["prefetch"]["useful"] == rows[name]["useful"], name
+    assert rows["compressed"]["issued"] > 0
 
 
 def test_compare_missing_program_fails_cleanly(tmp_path, capsys):
