@@ -49,11 +49,11 @@ def workloads(folder, scale=1):
         rng = random.Random(1)
         words = ["".join(rng.choice("abcdefghij") for _ in range(rng.randint(2, 8)))
                  for _ in range(2000)]
-        text.write_text(" ".join(rng.choice(words) for _ in range(400000 // scale)))
+        text.write_text(" ".join(rng.choice(words) for _ in range(1200000 // scale)))
     return {
-        "perl": ["perl", "-e", PERL_SCRIPT.replace("N", str(1000000 // scale))],
+        "perl": ["perl", "-e", PERL_SCRIPT.replace("N", str(4000000 // scale))],
         "gzip": ["gzip", "-c", "-6", str(text)],
-        "python3": ["/usr/bin/python3", "-c", f"print(sum(i * i for i in range({2000000 // scale})))"],
+        "python3": ["/usr/bin/python3", "-c", f"print(sum(i * i for i in range({10000000 // scale})))"],
     }
 
 

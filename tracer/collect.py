@@ -82,22 +82,29 @@ class CallCollector:
         self.callees = []  # id -> tracer.symbols.Callee
         self.names = []  # id -> unique name
         self._used_names = set()
+        self._table_addresses = np.zeros(0, dtype=np.int64)  # sorted keys of self.ids
+        self._table_ids = np.zeros(0, dtype=np.int64)
 
     def add_mapping(self, mapping):
         self.symbolizer.add_mapping(mapping)
 
     def add(self, events):
         """Add a chunk of ``tracer.records.Events``."""
-        mask = events.kinds == KIND_CALL
-        values, tids = events.values[mask], events.tids[mask]
+        values, tids = events.values, events.tids
+        if not np.all(events.kinds == KIND_CALL):
+            mask = events.kinds == KIND_CALL
+            values, tids = values[mask], tids[mask]
         if len(values) == 0:
             return
 
-        # 1. Name each distinct address once, then map the chunk through the ids.
-        unique, inverse = np.unique(values, return_inverse=True)
-        unique_ids = np.fromiter((self._id_of(int(address)) for address in unique),
-                                 dtype=np.int64, count=len(unique))
-        ids = unique_ids[inverse]
+        # 1. Look the addresses up in the sorted table of known ones; name the
+        #    new ones (rare after the first chunks) and look up again.
+        ids = self._lookup(values)
+        if ids is None:
+            for address in np.unique(values):
+                self._id_of(int(address))
+            self._rebuild_table()
+            ids = self._lookup(values)
 
         # 2. Drop calls outside the selected images, then apply the window.
         selected = ids != DROPPED
@@ -115,6 +122,22 @@ class CallCollector:
                     "named": callee.named}
                    for name, callee in zip(self.names, self.callees)]
         return {"names": list(self.names), "symbols": symbols}
+
+    def _lookup(self, values):
+        """Return the ids of ``values``, or None when one of them is not in the table."""
+        if len(self._table_addresses) == 0:
+            return None
+        positions = np.searchsorted(self._table_addresses, values)
+        np.minimum(positions, len(self._table_addresses) - 1, out=positions)
+        if not np.array_equal(self._table_addresses[positions], values):
+            return None
+        return self._table_ids[positions]
+
+    def _rebuild_table(self):
+        addresses = np.fromiter(self.ids.keys(), dtype=np.int64, count=len(self.ids))
+        order = np.argsort(addresses)
+        self._table_addresses = addresses[order]
+        self._table_ids = np.fromiter(self.ids.values(), dtype=np.int64, count=len(self.ids))[order]
 
     def _id_of(self, address):
         if address in self.ids:
