@@ -20,7 +20,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 
 import torch
 
@@ -29,6 +28,7 @@ from predictor.model import GRUPredictor
 from predictor.presets import Preset
 from predictor.splits import Split
 from predictor.vocabulary import Vocabulary
+from tracer.atomic import atomic_writer
 
 FORMAT = "complearn-model"
 VERSION = 1
@@ -63,30 +63,20 @@ def _file_digest(path) -> str:
     return hasher.hexdigest()
 
 
-def _atomic_write(path, write):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False)
-    try:
-        with handle:
-            write(handle)
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
-
-
 def save_model(model_dir, model, vocab, info: dict):
     """Write weights and ``model.json`` (``info`` plus vocabulary and checksums)."""
     os.makedirs(model_dir, exist_ok=True)
     weights_path = os.path.join(model_dir, WEIGHTS)
     state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    _atomic_write(weights_path, lambda handle: torch.save(state, handle))
+    with atomic_writer(weights_path) as handle:
+        torch.save(state, handle)
     data = dict(info, format=FORMAT, version=VERSION, vocabulary=vocab.to_json(),
                 weights_sha256=_file_digest(weights_path),
                 model={"vocab_size": model.vocab_size, "n_embd": model.n_embd,
                        "n_hidden": model.n_hidden})
     text = json.dumps(data, indent=1, sort_keys=True)
-    _atomic_write(os.path.join(model_dir, MODEL_JSON), lambda handle: handle.write(text.encode()))
+    with atomic_writer(os.path.join(model_dir, MODEL_JSON), "w") as handle:
+        handle.write(text)
 
 
 def read_info(model_dir) -> dict:

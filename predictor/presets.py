@@ -43,7 +43,16 @@ class Preset:
 PAPER = Preset(name="paper", n_embd=256, n_hidden=1024, input_length=100, batch_size=1,
                lr=1e-3, max_epochs=100, patience=5)
 
-# DEFAULT_MEASUREMENT
+# A batched preset for two CPU cores. A 250,000-event trace trains on its first
+# 100,000 events; at most 1,024 windows of 64 tokens (65,536 tokens) per epoch
+# keep an epoch short whatever the trace length. Measured on the 2-core x86-64
+# sandbox (benchmarks/table4.py and a synthetic 100,000-token run, 2026-12-04):
+# with a 50-token vocabulary one epoch of 80,000 tokens ran at 43,000 tokens/s
+# (67,000 with a 256-wide GRU), about 2 s, so one model takes under a minute and a
+# FREQ search of about five models a few minutes. A large vocabulary costs more in the output layer: libquantum's
+# 2,063 blocks ran at 2,000 tokens/s (31 s per epoch) on one thread while other
+# jobs kept the machine's load near 10, and the HDFS sessions took 418 s for the
+# default fit and 731 s for the compressed search under that load.
 DEFAULT = Preset(name="default", n_embd=64, n_hidden=128, input_length=64, batch_size=64,
                  lr=3e-3, max_epochs=15, patience=3, max_windows=1024, grad_clip=1.0)
 

@@ -18,7 +18,6 @@ import dataclasses
 import logging
 import os
 import random
-import tempfile
 import time
 from typing import Callable, Optional
 
@@ -29,6 +28,7 @@ from torch import nn
 from predictor.errors import CheckpointError, PredictorError
 from predictor.model import GRUPredictor
 from predictor.presets import Preset
+from tracer.atomic import atomic_writer
 
 log = logging.getLogger(__name__)
 
@@ -123,16 +123,9 @@ class TrainResult:
 
 
 def _save_state(path, state):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".state-", suffix=".pt", delete=False)
-    try:
-        with handle:
-            torch.save(state, handle)
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_writer(path) as handle:
+        torch.save(state, handle)
 
 
 def _load_state(path, fingerprint):

@@ -1,7 +1,6 @@
 """``complearn evaluate``: run default-1, default-k and compressed prediction online."""
 import json
 import os
-import tempfile
 
 from predictor.refine import add_refine_arguments
 
@@ -28,17 +27,11 @@ def add_arguments(parser):
 
 
 def _write_json(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".eval-", suffix=".json",
-                                         delete=False, encoding="utf-8")
-    try:
-        with handle:
-            json.dump(data, handle, indent=1)
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    from tracer.atomic import atomic_writer
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_writer(path, "w") as handle:
+        json.dump(data, handle, indent=1)
 
 
 def run(args) -> int:
