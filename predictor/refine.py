@@ -18,17 +18,15 @@ updates the tokenizer without restarting the stream.
 Refinement time per interval = compression + growth + training. Compression time
 counts Sequitur, lowering and rewriting but not reading C, because the online
 tokenizer has already built C during prediction. After each interval the state
-(weights, vocabulary, counters, timings) is written atomically, so a run stopped
-part way resumes at the last finished interval. Training seeds depend only on the
+(weights, vocabulary, counters, timings) is written atomically by
+predictor.refine_state, so a run stopped part way resumes at the last finished
+interval. Training seeds depend only on the
 interval number, so on CPU a resumed run ends with the same weights as an
 uninterrupted one.
 """
 import dataclasses
-import json
 import logging
 import os
-import shutil
-import tempfile
 import time
 from typing import Optional
 
@@ -36,10 +34,11 @@ import numpy as np
 
 from predictor.errors import CheckpointError, PredictorError
 from predictor.partial import rewrite_interval
+from predictor.refine_state import RefinementCheckpoint, latest_model_dir
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+PREDICTION_ARRAYS = ("event_index", "offsets", "predicted", "latency_ns")
 COUNTERS = ("events", "predictions", "model_inputs", "rollbacks", "correct", "covered",
             "model_time_ns", "engine_time_ns", "total_time_ns")
 
@@ -78,6 +77,9 @@ class RefinementReport:
     counters: dict  # COUNTERS summed over intervals
     intervals: list  # IntervalRecord per interval
     resumed_from: int = 0  # intervals loaded from a checkpoint
+    # Per interval, when recording: dict of event_index, offsets, predicted, latency_ns
+    # (the arrays of predictor.predfile).
+    predictions: list = dataclasses.field(default_factory=list, repr=False)
 
     def _total(self, name) -> int:
         return sum(getattr(record, name) for record in self.intervals)
@@ -112,7 +114,8 @@ class RefinementReport:
         return self._total("new_tokens")
 
     def to_dict(self) -> dict:
-        data = dataclasses.asdict(self)
+        data = dataclasses.asdict(dataclasses.replace(self, predictions=[]))
+        del data["predictions"]
         data["intervals"] = [dict(dataclasses.asdict(r), refinement_time_ns=r.refinement_time_ns)
                              for r in self.intervals]
         data.update(event_accuracy=self.event_accuracy, train_tokens=self.train_tokens,
@@ -122,114 +125,6 @@ class RefinementReport:
                     compression_share=self.compression_share)
         return data
 
-
-
-class RefinementCheckpoint:
-    """Saved state of one refinement run in ``folder``.
-
-    After each interval the refined model goes to a new model directory
-    ``interval-NNNNN``, which predictor.checkpoint.load_model reads, so a refined
-    model can be evaluated or refined further. Then ``state.json`` is replaced
-    atomically to name it, with the interval records. Older interval directories
-    are removed last. A crash at any point leaves ``state.json`` naming a complete
-    directory. ``fingerprint`` identifies the run: a saved state with another
-    fingerprint is ignored. ``info`` is the source model's model.json content.
-    """
-
-    STATE = "state.json"
-
-    def __init__(self, folder, fingerprint: dict, info: dict):
-        self.folder = os.fspath(folder)
-        self.fingerprint = json.loads(json.dumps(fingerprint))
-        self.info = info
-
-    def _read_state(self) -> Optional[dict]:
-        state = read_state(self.folder)
-        if state is None:
-            return None
-        if state.get("version") != STATE_VERSION or state.get("fingerprint") != self.fingerprint:
-            log.info("%s belongs to another refinement run; starting from interval 0",
-                     self.folder)
-            return None
-        return state
-
-    def resume(self, report, model, vocab):
-        """Load the saved state into ``model`` and ``vocab`` and return the saved report.
-
-        Returns ``report`` unchanged when nothing of this run is saved. Raises
-        CheckpointError when the saved vocabulary does not extend ``vocab``.
-        """
-        from predictor.checkpoint import load_model
-        from predictor.growth import grow_model
-
-        state = self._read_state()
-        if state is None:
-            return report
-        loaded = load_model(os.path.join(self.folder, state["latest"]))
-        if loaded.vocab.expansions[:vocab.size] != vocab.expansions:
-            raise CheckpointError(f"{self.folder}: the saved vocabulary does not extend the "
-                                  f"model's vocabulary: delete {self.folder} to start over")
-        for expansion in loaded.vocab.expansions[vocab.size:]:
-            vocab.append(expansion)
-        grow_model(model, vocab.size)
-        model.load_state_dict(loaded.model.state_dict())
-
-        saved = state["report"]
-        records = [IntervalRecord(**{f.name: r[f.name] for f in dataclasses.fields(IntervalRecord)})
-                   for r in saved["intervals"]]
-        return dataclasses.replace(report, counters=dict(saved["counters"]), intervals=records,
-                                   resumed_from=len(records))
-
-    def save(self, report, model, vocab):
-        """Write the state after the last interval of ``report``."""
-        from predictor.checkpoint import save_model
-
-        name = f"interval-{len(report.intervals) - 1:05d}"
-        summary = {"interval_events": report.interval_events, "epochs": report.epochs,
-                   "intervals_done": len(report.intervals), "method": report.method}
-        save_model(os.path.join(self.folder, name), model, vocab,
-                   dict(self.info, refinement=summary))
-        state = {"version": STATE_VERSION, "fingerprint": self.fingerprint, "latest": name,
-                 "report": report.to_dict()}
-        _write_json(os.path.join(self.folder, self.STATE), state)
-        for entry in os.listdir(self.folder):
-            if entry.startswith("interval-") and entry != name:
-                shutil.rmtree(os.path.join(self.folder, entry), ignore_errors=True)
-
-
-def read_state(folder) -> Optional[dict]:
-    """Return the parsed ``state.json`` of a refinement folder, or None if there is none.
-
-    Raises CheckpointError for an unreadable file.
-    """
-    path = os.path.join(folder, RefinementCheckpoint.STATE)
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"{path} is corrupted ({error}): delete {folder} to refine "
-                              "from the start") from None
-
-
-def latest_model_dir(folder) -> Optional[str]:
-    """Return the model directory of the last finished interval in ``folder``, or None."""
-    state = read_state(folder)
-    return None if state is None else os.path.join(os.fspath(folder), state["latest"])
-
-
-def _write_json(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", suffix=".json",
-                                         delete=False, encoding="utf-8")
-    try:
-        with handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
 
 
 def new_event_expansions(events, vocab) -> list:
@@ -293,12 +188,13 @@ def train_epochs(model, tokens, session_starts, preset, device, epochs, seed) ->
 
 def refine_online(method, model, vocab, preset, events, *, interval_events, epochs=1,
                   session_starts=None, trace_offset=0, freq=None, k=None, device=None,
-                  checkpoint=None, progress=False) -> RefinementReport:
+                  checkpoint=None, record=False, progress=False) -> RefinementReport:
     """Predict ``events`` online with ``method``, refining after every interval.
 
     ``model`` (a GRUPredictor) and ``vocab`` are updated in place. ``freq`` is the
     lowering threshold of compressed learning, ``k`` the prediction length of
-    default-k, and ``preset`` supplies the training settings. ``checkpoint``
+    default-k, and ``preset`` supplies the training settings. With ``record`` the
+    report keeps each interval's predictions. ``checkpoint``
     (optional, a RefinementCheckpoint) stores the state after each interval. When
     it already contains a state of this same run, the loop resumes from it.
     Raises PredictorError for an interval below 2 events or fewer than 1 epoch.
@@ -321,6 +217,9 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
                               dict.fromkeys(COUNTERS, 0), [])
     if checkpoint is not None:
         report = checkpoint.resume(report, model, vocab)
+    if record and len(report.predictions) != len(report.intervals):
+        raise CheckpointError(f"the saved refinement state in {checkpoint.folder} has no "
+                              "predictions: delete it, or run without prediction files")
     warm_up(model, preset, device)
 
     num_intervals = -(-len(events) // interval_events)
@@ -332,7 +231,9 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
 
         # 1. Predict the interval with the current model and vocabulary.
         result = run_method(method, chunk, vocab, model, device, session_starts=sessions,
-                            trace_offset=trace_offset + start, k=k)
+                            trace_offset=trace_offset + start, k=k, record=record)
+        if record:
+            report.predictions.append({name: getattr(result, name) for name in PREDICTION_ARRAYS})
         for name in COUNTERS:
             report.counters[name] += int(getattr(result, name))
 
@@ -349,6 +250,18 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
         if checkpoint is not None:
             checkpoint.save(report, model, vocab)
     return report
+
+
+def merge_predictions(parts) -> dict:
+    """Join per-interval prediction arrays into one set for predictor.predfile."""
+    if not parts:
+        return {"event_index": np.zeros(0, np.int64), "offsets": np.zeros(1, np.int64),
+                "predicted": np.zeros(0, np.int64), "latency_ns": np.zeros(0, np.int64)}
+    lengths = np.concatenate([np.diff(part["offsets"]) for part in parts])
+    merged = {name: np.concatenate([part[name] for part in parts]).astype(np.int64)
+              for name in ("event_index", "predicted", "latency_ns")}
+    merged["offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return merged
 
 
 def warm_up(model, preset, device):
@@ -402,14 +315,17 @@ def refine_interval(method, model, vocab, preset, events, session_starts, *, fre
 
 
 def evaluate_with_refinement(model_dirs, trace, methods, *, interval_events, epochs=1, k=None,
-                             device=None, checkpoint_dir=None, progress=False) -> list:
+                             device=None, checkpoint_dir=None, predictions_dir=None,
+                             progress=False) -> list:
     """Run ``methods`` online over the trace's test stream, refining every interval.
 
     Each method refines its own copy of its fitted model (predictor.evaluation
     picks the model and the test stream). ``k`` defaults to the compressed run's
     average prediction length, rounded. With ``checkpoint_dir`` each method's
     state goes to ``<checkpoint_dir>/<method>`` after every interval, and a rerun
-    with the same arguments resumes there. Returns RefinementReports in the order
+    with the same arguments resumes there. With ``predictions_dir`` each method's
+    predictions over the whole stream go to ``<predictions_dir>/<method>.npz``
+    (predictor.predfile). Returns RefinementReports in the order
     of ``methods``. Raises PredictorError with one line.
     """
     from predictor import evaluation
@@ -437,7 +353,8 @@ def evaluate_with_refinement(model_dirs, trace, methods, *, interval_events, epo
             run_k = k if k is not None else max(1, round(_avg_prediction_length(reports["compressed"])))
         fingerprint = {"trace": trace.checksum, "stream": [start, stop], "method": method,
                        "model": loaded.info.get("weights_sha256"), "k": run_k,
-                       "interval_events": interval_events, "epochs": epochs}
+                       "interval_events": interval_events, "epochs": epochs,
+                       "record": predictions_dir is not None}
         checkpoint = None
         if checkpoint_dir is not None:
             folder = os.path.join(checkpoint_dir, method)
@@ -449,8 +366,24 @@ def evaluate_with_refinement(model_dirs, trace, methods, *, interval_events, epo
             method, loaded.model, loaded.vocab, loaded.preset, events,
             interval_events=interval_events, epochs=epochs, session_starts=sessions,
             trace_offset=start, freq=loaded.freq, k=run_k, device=device,
-            checkpoint=checkpoint, progress=progress)
+            checkpoint=checkpoint, record=predictions_dir is not None, progress=progress)
+        if predictions_dir is not None:
+            _write_predictions(predictions_dir, reports[method], trace, start, stop, loaded)
     return [reports[method] for method in methods]
+
+
+def _write_predictions(folder, report, trace, start, stop, loaded):
+    from predictor.predfile import write_predictions
+
+    os.makedirs(folder, exist_ok=True)
+    meta = {"method": report.method, "trace_checksum": trace.checksum,
+            "trace_events": trace.num_events, "stream_start": start, "stream_stop": stop,
+            "trace_path": str(trace.path), "model_dir": loaded.model_dir, "freq": report.freq,
+            "k": report.k, "refine_interval": report.interval_events,
+            "refine_epochs": report.epochs}
+    merged = merge_predictions(report.predictions)
+    write_predictions(os.path.join(folder, f"{report.method}.npz"), merged["event_index"],
+                      merged["offsets"], merged["predicted"], merged["latency_ns"], meta)
 
 
 def _test_stream(models, trace, methods, evaluation) -> tuple:
@@ -540,13 +473,11 @@ def add_refine_arguments(parser):
 
 def run_refinement(args, model_dirs, trace, methods) -> dict:
     """Run ``complearn evaluate --refine-interval``: print the table and return the JSON data."""
-    if args.predictions:
-        raise PredictorError("--predictions is not supported with --refine-interval: "
-                             "evaluate without refinement to write prediction files")
     reports = evaluate_with_refinement(model_dirs, trace, methods,
                                        interval_events=args.refine_interval,
                                        epochs=args.refine_epochs, k=args.k, device=args.device,
-                                       checkpoint_dir=args.refine_dir, progress=True)
+                                       checkpoint_dir=args.refine_dir,
+                                       predictions_dir=args.predictions, progress=True)
     rows = summary_rows(reports)
     print(format_table(rows))
     if args.refine_dir:

@@ -10,8 +10,9 @@ from complearn.cli import main
 from predictor.checkpoint import load_model
 from predictor.evaluation import run_method
 from predictor.fitting import fit
-from predictor.refine import (RefinementCheckpoint, evaluate_with_refinement,
-                              latest_model_dir, refine_online)
+from predictor.predfile import read_predictions
+from predictor.refine import evaluate_with_refinement, refine_online
+from predictor.refine_state import RefinementCheckpoint, latest_model_dir
 from tracer.tracefile import read_trace, write_trace
 
 INTERVAL = 250  # events per refinement; the 1,000-event test stream has 4 intervals
@@ -46,7 +47,8 @@ def test_evaluate_refine_reports_figures(windows_models, tmp_path, capsys):
     out = tmp_path / "refine.json"
 
     status = main(["evaluate", compressed_dir, default_dir, str(trace_path), "--device", "cpu",
-                   "--refine-interval", str(INTERVAL), "--json", str(out)])
+                   "--refine-interval", str(INTERVAL), "--json", str(out),
+                   "--predictions", str(tmp_path / "predictions")])
 
     assert status == 0
     assert "compression share (%)" in capsys.readouterr().out
@@ -64,10 +66,17 @@ def test_evaluate_refine_reports_figures(windows_models, tmp_path, capsys):
     assert runs["default-1"]["compression_time_s"] == 0
     assert runs["default-1"]["refinement_speedup"] == 1.0
     assert runs["default-1"]["train_tokens"] == 1000
-    for row in runs.values():
+    for method, row in runs.items():
         intervals = row["report"]["intervals"]
         assert [r["stop"] - r["start"] for r in intervals] == [INTERVAL] * 4
         assert all(r["training_time_ns"] > 0 for r in intervals)
+        predictions = read_predictions(tmp_path / "predictions" / f"{method}.npz")
+        assert len(predictions["event_index"]) == row["report"]["counters"]["predictions"]
+        assert predictions["offsets"][-1] == len(predictions["predicted"])
+        assert np.all(np.diff(predictions["event_index"]) > 0)
+        assert predictions["event_index"][0] >= 1000
+        assert predictions["event_index"][-1] < 2000
+        assert predictions["meta"]["refine_interval"] == INTERVAL
 
 
 def test_refined_vocabulary_keeps_old_ids(windows_models, tmp_path):
@@ -93,7 +102,7 @@ def refine_compressed(trace_path, compressed_dir, folder, **options):
     report = refine_online("compressed", loaded.model, loaded.vocab, loaded.preset,
                            trace.events[start:stop], interval_events=INTERVAL,
                            trace_offset=start, freq=loaded.freq, device="cpu",
-                           checkpoint=checkpoint, **options)
+                           checkpoint=checkpoint, record=True, **options)
     return report, loaded
 
 
@@ -122,6 +131,10 @@ def test_refine_resumes_after_interruption(windows_models, tmp_path, monkeypatch
     for name in ("events", "predictions", "model_inputs", "rollbacks", "correct", "covered"):
         assert resumed.counters[name] == whole.counters[name], name
     assert [r.train_tokens for r in resumed.intervals] == [r.train_tokens for r in whole.intervals]
+    assert len(resumed.predictions) == 4
+    for part, expected in zip(resumed.predictions, whole.predictions):
+        assert np.array_equal(part["event_index"], expected["event_index"])
+        assert np.array_equal(part["predicted"], expected["predicted"])
     assert resumed_loaded.vocab.expansions == whole_loaded.vocab.expansions
     for name, value in whole_loaded.model.state_dict().items():
         assert torch.equal(resumed_loaded.model.state_dict()[name], value), name
