@@ -86,8 +86,8 @@ def fit_models(trace, models_dir, split, settings):
                    seed=settings.seed, split=split, progress=settings.progress)
     default = fit(trace, models_dir / "default", method="default", **options)
 
-    # NOTE: the state file name follows predictor.fitting's work folder layout; if it
-    # changes, the search only retrains the default model, with the same result.
+    # NOTE: the state file name follows predictor.fitting's work folder layout. If that
+    # layout changes, the search trains the default model a second time.
     state = models_dir / "default" / "work" / "default.pt"
     if state.is_file():
         (models_dir / "compressed" / "work").mkdir(parents=True, exist_ok=True)
