@@ -9,6 +9,7 @@ import logging
 import os
 
 import numpy as np
+import torch
 
 from predictor.checkpoint import load_model, names_digest
 from predictor.errors import CheckpointError, PredictorError
@@ -35,19 +36,30 @@ def make_stepper(model, vocab, device):
 
 def run_method(method, events, vocab, model, device, *, session_starts=None, trace_offset=0,
                k=None, record=False, progress=False):
-    """Run one online method over ``events`` and return its RunResult."""
+    """Run one online method over ``events`` and return its RunResult.
+
+    On the CPU the run uses one torch thread: a single GRU step is too small to
+    share, and on the 2-core sandbox, under load from other jobs, two threads
+    made default-1 5 to 30 times slower (650 to 4,000 µs per event against 130).
+    """
     from predictor import online
 
-    stepper = make_stepper(model, vocab, device)
-    options = dict(session_starts=session_starts, trace_offset=trace_offset, record=record,
-                   progress=progress)
-    if method == "default-1":
-        return online.run_default1(events, vocab, stepper, **options)
-    if method == "default-k":
-        return online.run_defaultk(events, vocab, stepper, k, **options)
-    if method == "compressed":
+    if method not in METHODS:
+        raise PredictorError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    threads = torch.get_num_threads()
+    if torch.device(device).type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        stepper = make_stepper(model, vocab, device)
+        options = dict(session_starts=session_starts, trace_offset=trace_offset,
+                       record=record, progress=progress)
+        if method == "default-1":
+            return online.run_default1(events, vocab, stepper, **options)
+        if method == "default-k":
+            return online.run_defaultk(events, vocab, stepper, k, **options)
         return online.run_compressed(events, vocab, stepper, **options)
-    raise PredictorError(f"unknown method {method!r}: choose from {', '.join(METHODS)}")
+    finally:
+        torch.set_num_threads(threads)
 
 
 def parse_methods(text) -> list:
@@ -106,6 +118,7 @@ def evaluate(model_dirs, trace, methods=METHODS, k=None, device=None, prediction
     predictions go to ``<predictions_dir>/<method>.npz`` (predictor.predfile).
     Raises PredictorError (CheckpointError for model problems) with one line.
     """
+    from predictor.online import k_from
     from tracer.tracefile import read_trace
 
     if isinstance(trace, (str, os.PathLike)):
@@ -143,7 +156,7 @@ def evaluate(model_dirs, trace, methods=METHODS, k=None, device=None, prediction
         loaded = models[MODEL_METHOD[method]]
         run_k = None
         if method == "default-k":
-            run_k = k if k is not None else max(1, round(results["compressed"].avg_prediction_length))
+            run_k = k if k is not None else k_from(results["compressed"])
         if progress:
             log.info("running %s on %d events", method, len(events))
         result = run_method(method, events, loaded.vocab, loaded.model, device,

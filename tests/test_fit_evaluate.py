@@ -215,3 +215,15 @@ def test_too_short_trace_is_rejected(tmp_path, capsys):
     status = main(["fit", str(tmp_path / "short.trace"), "-o", str(tmp_path / "m")])
     assert status == 1
     assert "at least 20 are needed" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("methods, message", [
+    ("default-k", "default-k needs --k"),
+    ("default-3", "unknown method default-3"),
+    ("compressed", "needs a model fitted with --method compressed"),
+])
+def test_evaluate_rejects_bad_method_sets(windows, methods, message, capsys):
+    status = main(["evaluate", str(windows["folder"] / "default"), str(windows["trace"]),
+                   "--methods", methods])
+    assert status == 1
+    assert message in _error_line(capsys)

@@ -26,9 +26,11 @@ def assert_no_output(folder, out):
 
 
 @needs_valgrind
-def test_segfault_keeps_events_and_signal(crash, tmp_path):
+def test_segfault_keeps_events_and_signal(crash, tmp_path, capsys):
     out = tmp_path / "segv.trace"
     assert trace_cli(out, crash) == 0
+    summary = capsys.readouterr().err.strip().splitlines()[-1]
+    assert summary == f"{out}: 4 calls events in 1 session(s), 3 functions; program killed by SIGSEGV"
     trace = read_trace(out)
     assert [trace.names[e] for e in trace.events] == ["main", "f", "f", "g"]
     assert trace.meta["signal"] == "SIGSEGV"

@@ -171,3 +171,32 @@ def test_perl_mem_bounded_by_max_events(tmp_path):
     assert trace.meta["complete"] is False
     assert trace.meta["stopped"] == "max-events"
     assert set(np.unique(trace.flags).tolist()) == {0, 1}
+
+
+def test_mem_tool_window_matches_full_trace(programs, tmp_path):
+    full_path, window_path = tmp_path / "full.trace", tmp_path / "window.trace"
+    record([str(programs["mem"])], "mem", full_path, progress=False)
+    record([str(programs["mem"])], "mem", window_path, skip_events=1000, max_events=700,
+           progress=False)
+    full, window = read_trace(full_path), read_trace(window_path)
+    assert window.num_events == 700
+    assert window.events.tolist() == full.events[1000:1700].tolist()
+    assert window.flags.tolist() == full.flags[1000:1700].tolist()
+
+
+def test_calls_tool_window_images_all(programs, tmp_path):
+    out = tmp_path / "all-window.trace"
+    record([str(programs["calls"])], "calls", out, images=("all",), skip_events=1,
+           max_events=3, progress=False)
+    trace = read_trace(out)
+    assert names_of(trace) == ["f", "f", "f"]
+    assert trace.meta["stopped"] == "max-events"
+
+
+def test_mem_threads_become_sessions(programs, tmp_path):
+    out = tmp_path / "threads-mem.trace"
+    record([str(programs["threads"])], "mem", out, progress=False)
+    trace = read_trace(out)
+    assert trace.num_sessions == 2
+    assert trace.meta["threads"] == [1, 2]
+    assert all(stop > start for start, stop in trace.session_bounds())

@@ -100,8 +100,11 @@ def resolve_program(name):
         raise TraceError(f"program {path} not found")
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         raise TraceError(f"program {path} is not an executable file")
-    with open(path, "rb") as handle:
-        magic = handle.read(4)
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as error:
+        raise TraceError(f"cannot read program {path}: {error.strerror}") from None
     if magic != _ELF_MAGIC:
         raise TraceError(f"program {path} is not an ELF executable (a script?); trace its "
                          "interpreter instead, e.g. '-- python3 script.py'")
@@ -217,7 +220,7 @@ class _Run:
         if not self.header_seen and self.stopped is None:
             raise BackendError(f"{self.tool.name} exited with status {self.returncode} before "
                                "the tool wrote any record; see its messages above")
-        if self.end is not None and not self.end.started:
+        if self.end is not None and not self.end.started and self.stopped is None:
             raise TraceError(f"recording never started: {self.argv[0]} never entered "
                              f"{self.options.start_at!r}; pick a function it runs with "
                              "--start-at, or --start-at none to record from the first "

@@ -127,6 +127,8 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
         return status;
 
     while (stored < capacity) {
+        const unsigned char *next;
+        size_t available;
         struct cl_record record;
 
         if (reader->stop - reader->start < CL_RECORD_SIZE) {
@@ -137,19 +139,30 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
             if (status >= 0)
                 return status;
         }
-        memcpy(&record, reader->buffer + reader->start, sizeof record);
 
-        if (record.kind == CL_KIND_CALL || record.kind == CL_KIND_MEM) {
+        /* Copy the run of event records in the buffer without other checks. */
+        next = reader->buffer + reader->start;
+        available = (reader->stop - reader->start) / CL_RECORD_SIZE;
+        if (available > capacity - stored)
+            available = capacity - stored;
+        while (available > 0 && (next[0] == CL_KIND_CALL || next[0] == CL_KIND_MEM)) {
+            memcpy(&record, next, sizeof record);
             values[stored] = (int64_t)record.value;
             kinds[stored] = record.kind;
             flags[stored] = record.flags;
             tids[stored] = record.tid;
             stored++;
-            reader->start += CL_RECORD_SIZE;
-            continue;
+            next += CL_RECORD_SIZE;
+            available--;
         }
+        reader->start = (size_t)(next - reader->buffer);
+        if (available == 0)
+            continue;
+
+        /* A control record: report the events before it first. */
         if (stored > 0)
-            break; /* report the events before the control record first */
+            break;
+        memcpy(&record, next, sizeof record);
         if (record.kind == CL_KIND_MAP)
             return read_map(reader, &record);
         if (record.kind == CL_KIND_END) {

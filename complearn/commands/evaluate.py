@@ -9,8 +9,9 @@ HELP = "predict a trace's test stream online with fitted models and report Table
 
 
 def add_arguments(parser):
-    parser.add_argument("paths", nargs="+", metavar="MODEL_DIR… TRACE",
-                        help="one or more model directories from complearn fit, then the trace")
+    parser.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR",
+                        help="model directories from complearn fit (one per --method)")
+    parser.add_argument("trace", metavar="TRACE", help="trace whose test stream to predict")
     parser.add_argument("--methods", default="default-1,default-k,compressed",
                         help="comma-separated methods; default-1 and default-k use the model "
                         "fitted with --method default, compressed the one fitted with "
@@ -40,14 +41,12 @@ def run(args) -> int:
     from predictor.evaluation import evaluate, format_table, parse_methods, summary_rows
     from tracer.tracefile import read_trace
 
-    if len(args.paths) < 2:
-        raise PredictorError("evaluate needs at least one MODEL_DIR and a TRACE")
     if args.k is not None and args.k < 1:
         raise PredictorError(f"--k {args.k} is invalid: predict at least 1 event at a time")
     methods = parse_methods(args.methods)
     set_threads()
-    *model_dirs, trace_path = args.paths
-    trace = read_trace(trace_path)
+    model_dirs = args.model_dirs
+    trace = read_trace(args.trace)
     if args.refine_interval is not None:
         from predictor.refine import run_refinement
 

@@ -45,9 +45,8 @@ def run(args):
         ended = f"exit status {meta.get('exit_status')}"
     if meta.get("stopped"):
         ended += f", stopped: {meta['stopped']}"
-    print(f"{path}: {trace.num_events} {trace.kind} events in {trace.num_sessions} "
-          f"session(s), {len(trace.names)} functions; program {ended}"
-          if trace.kind == "calls" else
-          f"{path}: {trace.num_events} {trace.kind} events in {trace.num_sessions} "
-          f"session(s); program {ended}", file=sys.stderr)
+    summary = f"{path}: {trace.num_events} {trace.kind} events in {trace.num_sessions} session(s)"
+    if trace.kind == "calls":
+        summary += f", {len(trace.names)} functions"
+    print(f"{summary}; program {ended}", file=sys.stderr)
     return 130 if meta.get("stopped") == "interrupted" else 0

@@ -11,10 +11,10 @@
  * any later version. See COPYING in this folder.
  *
  * How it works. Guest chasing is turned off, so VEX ends a superblock at
- * every call instruction with jump kind Ijk_Call; the tool adds one helper
- * call before that exit, passing the call target. Loads and stores get a
- * helper call each, in program order. Records go into a buffer that is
- * written to --out-fd when full and at exit. File mappings are written as
+ * every call instruction with jump kind Ijk_Call. The tool adds one helper
+ * call before that exit, passing the call target. Loads and stores write
+ * their records with inline IR, in program order. Records go into a buffer
+ * that is written to --out-fd when full and at exit. File mappings are written as
  * MAP records whether or not recording has started, because the reader needs
  * them to symbolize call targets.
  *
@@ -64,9 +64,10 @@ static Long clo_max = 0; /* 0 = no limit */
    Event records go into `buffer` at `cursor`. Memory accesses write their
    records with inline IR, without a helper call, and call buffer_full() only
    when `cursor` reaches `limit`. buffer_full() applies the skip/max window
-   and writes the buffer out. `limit` is set so that the buffer never holds more
-   records than the window still admits, and equals `buffer` while not
-   recording, so every access then lands in buffer_full(), which drops it.
+   and writes the buffer out. `limit` marks where the window ends, and
+   flush_events() drops the records written past it. While not recording,
+   `limit` equals `buffer`, so every access reaches buffer_full(), which
+   drops it.
    The spare records take what one superblock writes past the limit: the
    second record of a spanning access, or a batch (see cl_instrument). */
 static Int out_fd = -1;
@@ -384,11 +385,12 @@ static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
     addStmtToIRSB(out, IRStmt_Dirty(flush));
 }
 
-/* Superblock batches. When a superblock has at most SPARE_RECORDS / 2
-   inline accesses, it checks once at its start that the buffer has room for
-   two records per access (calling buffer_full() when not), keeps the cursor
-   in an IR temporary, and stores it back before each side exit, each helper
-   call and its end. This saves a load, a store and a limit check per access.
+/* Superblock batches. A superblock with at most SPARE_RECORDS / 2 inline
+   accesses checks once, at its start, that the buffer has room for two
+   records per access, and calls buffer_full() when it has not. It keeps the
+   cursor in an IR temporary and stores it back before each side exit, each
+   helper call and its end. This saves a load, a store and a limit check per
+   access.
    NOTE: the records of a superblock that faults before its end are lost. */
 static IRTemp batch_cursor = IRTemp_INVALID;
 static IRTemp batch_tid = IRTemp_INVALID;
