@@ -10,7 +10,7 @@ Layout of a model directory::
 ("default" or "compressed"), ``freq`` (the lowering threshold, null for default
 learning or when the search fell back to no non-terminals), ``preset`` (the
 Preset fields), ``split`` (Split fields), ``trace`` (path, checksum, kind, events,
-sessions, names_sha256), ``vocabulary`` (Vocabulary.to_json()), ``weights_sha256``,
+sessions, names_sha256, events_sha256), ``vocabulary`` (Vocabulary.to_json()), ``weights_sha256``,
 ``training`` (epochs, best_epoch, best_valid_loss, train_tokens, valid_tokens,
 history) and ``freq_search`` (see predictor.freqsearch; null unless searched).
 The directory is written so that a crash never leaves a ``model.json`` that points
@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 
+import numpy as np
 import torch
 
 from predictor.errors import CheckpointError
@@ -53,6 +54,15 @@ class LoadedModel:
 def names_digest(names) -> str:
     """Return the SHA-256 of an event name table, to tell traces' id spaces apart."""
     return hashlib.sha256(json.dumps(list(names)).encode()).hexdigest()
+
+
+def events_digest(events, chunk=1 << 20) -> str:
+    """Return the SHA-256 of a trace's event values (int64), to recognize the same events
+    in a trace file whose metadata, and so whose checksum, differs."""
+    hasher = hashlib.sha256()
+    for start in range(0, len(events), chunk):
+        hasher.update(np.ascontiguousarray(events[start:start + chunk], dtype=np.int64).data)
+    return hasher.hexdigest()
 
 
 def _file_digest(path) -> str:

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import torch
 
-from predictor.checkpoint import load_model, names_digest
+from predictor.checkpoint import events_digest, load_model, names_digest
 from predictor.errors import CheckpointError, PredictorError
 from predictor.splits import part_sessions
 from predictor.stepper import resolve_device
@@ -69,6 +69,10 @@ def parse_methods(text) -> list:
     if unknown or not methods:
         raise PredictorError(f"unknown method {', '.join(unknown) or '(none)'}: choose from "
                              f"{', '.join(METHODS)}")
+    repeated = sorted({name for name in methods if methods.count(name) > 1})
+    if repeated:
+        raise PredictorError(f"method {', '.join(repeated)} is listed twice in --methods: "
+                             "list each method once")
     return methods
 
 
@@ -100,11 +104,18 @@ def check_trace(loaded, trace):
 def stream_range(loaded, trace) -> tuple:
     """Return the test stream [start, stop) of ``trace`` for a fitted model.
 
-    The model's own trace keeps its split's test stream; any other trace is a test
-    stream as a whole.
+    The model's own trace keeps its split's test stream, and so does a trace with
+    the same events (a re-import of the same file has another checksum, because
+    the metadata differ). Any other trace is a test stream as a whole.
     """
-    if loaded.info.get("trace", {}).get("checksum") == trace.checksum:
+    fitted = loaded.info.get("trace", {})
+    if fitted.get("checksum") == trace.checksum:
         return loaded.split.test_range
+    if fitted.get("events") == trace.num_events and \
+            fitted.get("events_sha256") == events_digest(trace.events):
+        return loaded.split.test_range
+    log.warning("%s is not the trace model %s was fitted on, so all its %d events are the "
+                "test stream", trace.path, loaded.model_dir, trace.num_events)
     return (0, trace.num_events)
 
 

@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from predictor import freqsearch
-from predictor.checkpoint import names_digest, save_model
+from predictor.checkpoint import events_digest, names_digest, save_model
 from predictor.errors import PredictorError
 from predictor.evaluation import run_method
 from predictor.presets import Preset, get_preset
@@ -45,6 +45,7 @@ class FitResult:
     split: Split
     freq_search: Optional[dict]  # the model.json block, None unless searched
     seconds: float
+    nonterminals: int = 0  # vocabulary tokens that stand for a grammar rule
 
 
 class _Fitter:
@@ -181,7 +182,8 @@ def fit(trace, out_dir, method="compressed", preset="default", freq=None, tolera
         "device": str(device),
         "trace": {"path": str(trace.path), "checksum": trace.checksum, "kind": trace.kind,
                   "events": trace.num_events, "sessions": trace.num_sessions,
-                  "names_sha256": names_digest(trace.names)},
+                  "names_sha256": names_digest(trace.names),
+                  "events_sha256": events_digest(trace.events)},
         "training": {"epochs": trained.epochs, "best_epoch": trained.best_epoch,
                      "best_valid_loss": trained.best_valid_loss,
                      "train_tokens": trained.train_tokens, "valid_tokens": trained.valid_tokens,
@@ -191,4 +193,5 @@ def fit(trace, out_dir, method="compressed", preset="default", freq=None, tolera
     save_model(out_dir, trained.model, vocab, json.loads(json.dumps(info, default=float)))
     return FitResult(model_dir=str(out_dir), method=method, freq=chosen, vocab_size=vocab.size,
                      epochs=trained.epochs, best_valid_loss=trained.best_valid_loss, split=split,
-                     freq_search=search, seconds=time.perf_counter() - started)
+                     freq_search=search, seconds=time.perf_counter() - started,
+                     nonterminals=sum(rule >= 0 for rule in vocab.rules))

@@ -347,10 +347,11 @@ def run_defaultk(events, vocab, stepper, k, *, session_starts=None, trace_offset
                 stepper.rollback(k - 1 - kept)
             out, _ = feed(tokens[index + 1 + kept:last + 1])
             index = last
-            if bar is not None:
+            if bar is not None and index + 1 - bar.n >= CHUNK_EVENTS:
                 bar.update(index + 1 - bar.n)
     total_ns = clock() - begin_ns
     if bar is not None:
+        bar.update(len(events) - bar.n)
         bar.close()
 
     model_ns = state["model_ns"]

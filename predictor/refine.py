@@ -238,15 +238,15 @@ def refine_online(method, model, vocab, preset, events, *, interval_events, epoc
             report.counters[name] += int(getattr(result, name))
 
         # 2. Refine on the interval, with a seed that depends only on its number.
-        record = refine_interval(method, model, vocab, preset, chunk, sessions, freq=freq,
-                                 device=device, epochs=epochs, seed=preset.seed + index)
-        record = dataclasses.replace(record, index=index, start=trace_offset + start,
-                                     stop=trace_offset + stop,
-                                     event_accuracy=result.event_accuracy)
-        report.intervals.append(record)
+        refined = refine_interval(method, model, vocab, preset, chunk, sessions, freq=freq,
+                                  device=device, epochs=epochs, seed=preset.seed + index)
+        refined = dataclasses.replace(refined, index=index, start=trace_offset + start,
+                                      stop=trace_offset + stop,
+                                      event_accuracy=result.event_accuracy)
+        report.intervals.append(refined)
         log.info("%s interval %d: %d tokens, %d new, compression %.1f ms, training %.1f ms",
-                 method, index, record.train_tokens, record.new_tokens,
-                 record.compression_time_ns / 1e6, record.training_time_ns / 1e6)
+                 method, index, refined.train_tokens, refined.new_tokens,
+                 refined.compression_time_ns / 1e6, refined.training_time_ns / 1e6)
         if checkpoint is not None:
             checkpoint.save(report, model, vocab)
     return report

@@ -88,6 +88,11 @@ def make_split(num_events: int, train_events: Optional[int] = None,
     # 2. Validation interval: the end of the training part.
     if interval is None:
         interval = train_events // TRAIN_INTERVALS
+        if interval < 2:
+            raise PredictorError(
+                f"--train-events {train_events} is too few: its last fifth validates and needs "
+                f"at least 2 events, so give at least {2 * TRAIN_INTERVALS} training events, or "
+                "set --interval")
     if interval < 2 or train_events - interval < 2:
         raise PredictorError(
             f"--interval {interval} leaves no room in {train_events} training events: both the "

@@ -229,3 +229,41 @@ def test_vocabulary_without_terminals():
     events = np.array([5, 6, 7], dtype=np.int64)
     result = run_compressed(events, vocab, ScriptedStepper([0, 0, 0]))
     assert (result.predictions, result.model_inputs, result.correct) == (3, 3, 0)
+
+
+class _CountingBar:
+    """Stands in for the tqdm bar and counts its updates."""
+
+    def __init__(self):
+        self.n = 0
+        self.updates = 0
+
+    def update(self, count):
+        self.n += count
+        self.updates += 1
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("method", ["default-1", "default-k"])
+def test_progress_updates_once_per_chunk(monkeypatch, method):
+    # bar updates run inside the timed loop, so they must not happen per block
+    bars = []
+
+    def make_bar(total, enabled, name):
+        bars.append(_CountingBar())
+        return bars[-1]
+
+    monkeypatch.setattr("predictor.online._progress", make_bar)
+    monkeypatch.setattr("predictor.online.CHUNK_EVENTS", 64)
+    vocab = Vocabulary.from_events([0, 1])
+    events = np.array([0, 1] * 500, dtype=np.int64)
+    stepper = ScriptedStepper(lambda call, history: 1)
+    if method == "default-1":
+        run_default1(events, vocab, stepper, progress=True)
+    else:
+        run_defaultk(events, vocab, stepper, 1, progress=True)
+
+    assert bars[0].n == len(events)
+    assert bars[0].updates <= len(events) // 64 + 2

@@ -180,6 +180,31 @@ def test_log_model_on_mem_trace_is_rejected(windows, tmp_path, capsys):
     assert "fitted on a log trace" in _error_line(capsys)
 
 
+def test_reimported_trace_keeps_test_stream(windows, tmp_path):
+    # same events, other metadata: the checksum differs, but the training part
+    # must not join the test stream
+    trace = read_trace(windows["trace"])
+    copy = tmp_path / "copy.trace"
+    write_trace(copy, "log", np.asarray(trace.events), meta={"names": trace.names,
+                                                            "source": "re-imported"})
+    assert read_trace(copy).checksum != trace.checksum
+
+    (result,) = evaluate([windows["folder"] / "default"], copy, ["default-1"], progress=False)
+
+    assert result.events == 1000
+
+
+def test_fit_command_counts_nonterminals(windows, tmp_path, capsys):
+    # a FREQ that keeps no rule must be visible: the vocabulary alone does not say so
+    status = main(["fit", str(windows["trace"]), "-o", str(tmp_path / "m"), "--preset", "tiny",
+                   "--epochs", "1", "--freq", "2"])
+
+    assert status == 0
+    kept = sum(rule >= 0 for rule in load_model(tmp_path / "m").vocab.rules)
+    assert kept > 0
+    assert f"({kept} non-terminals)" in capsys.readouterr().out
+
+
 def test_empty_test_stream_is_rejected(windows, tmp_path, capsys):
     assert main(["fit", str(windows["trace"]), "-o", str(tmp_path / "m"), "--method",
                  "default", "--preset", "tiny", "--epochs", "1", "--test-events", "0"]) == 0
@@ -221,6 +246,7 @@ def test_too_short_trace_is_rejected(tmp_path, capsys):
     ("default-k", "default-k needs --k"),
     ("default-3", "unknown method default-3"),
     ("compressed", "needs a model fitted with --method compressed"),
+    ("default-1,default-1", "default-1 is listed twice"),
 ])
 def test_evaluate_rejects_bad_method_sets(windows, methods, message, capsys):
     status = main(["evaluate", str(windows["folder"] / "default"), str(windows["trace"]),

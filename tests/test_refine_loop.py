@@ -52,7 +52,10 @@ def test_evaluate_refine_reports_figures(windows_models, tmp_path, capsys):
 
     assert status == 0
     assert "compression share (%)" in capsys.readouterr().out
-    runs = {row["method"]: row for row in json.loads(out.read_text())["runs"]}
+    data = json.loads(out.read_text())
+    assert data["trace"]["checksum"] == read_trace(trace_path).checksum  # same layout as without refinement
+    assert data["trace"]["events"] == 2000
+    runs = {row["method"]: row for row in data["runs"]}
     assert set(runs) == {"default-1", "default-k", "compressed"}
     compressed = runs["compressed"]
     assert compressed["intervals"] == 4
@@ -153,3 +156,20 @@ def test_refined_checkpoint_loads_and_predicts(windows_models, tmp_path):
     assert refined.model.vocab_size == refined.vocab.size == report.intervals[-1].vocab_size
     assert result.events == 1000
     assert result.predictions <= result.events
+
+
+def test_refine_without_record_keeps_no_predictions(windows_models):
+    # Two intervals: the second one used to record predictions (inside the timed
+    # loop) although the caller asked for none.
+    trace_path, compressed_dir, _ = windows_models
+    loaded = load_model(compressed_dir)
+    trace = read_trace(trace_path)
+    start, _ = loaded.split.test_range
+    events = np.asarray(trace.events[start:start + 2 * INTERVAL], dtype=np.int64)
+
+    report = refine_online("compressed", loaded.model, loaded.vocab, loaded.preset, events,
+                           interval_events=INTERVAL, freq=loaded.freq, device="cpu",
+                           trace_offset=start, record=False)
+
+    assert len(report.intervals) == 2
+    assert report.predictions == []

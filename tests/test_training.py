@@ -139,6 +139,7 @@ def test_split_overrides():
     ({"num_events": 100, "train_events": 101}, "outside the trace"),
     ({"num_events": 100, "interval": 49}, "leaves no room"),
     ({"num_events": 100, "test_events": 51}, "does not fit"),
+    ({"num_events": 100, "train_events": 3}, "--train-events 3 is too few"),
 ])
 def test_split_rejects_bad_sizes(kwargs, message):
     with pytest.raises(PredictorError, match=message):

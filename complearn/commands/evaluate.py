@@ -5,7 +5,8 @@ import os
 from predictor.refine import add_refine_arguments
 
 NAME = "evaluate"
-HELP = "predict a trace's test stream online with fitted models and report Table 4 figures"
+HELP = ("predict a trace's test stream online with fitted models and report accuracy, "
+        "prediction length, latency and speedup")
 
 
 def add_arguments(parser):
@@ -35,6 +36,11 @@ def _write_json(path, data):
         json.dump(data, handle, indent=1)
 
 
+def _trace_info(trace) -> dict:
+    return {"path": str(trace.path), "checksum": trace.checksum, "kind": trace.kind,
+            "events": trace.num_events}
+
+
 def run(args) -> int:
     from complearn.commands.fit import set_threads
     from predictor.errors import PredictorError
@@ -52,15 +58,14 @@ def run(args) -> int:
 
         data = run_refinement(args, model_dirs, trace, methods)
         if args.json:
-            _write_json(args.json, dict(data, trace=trace.checksum, model_dirs=list(model_dirs)))
+            _write_json(args.json, dict(data, trace=_trace_info(trace), model_dirs=list(model_dirs),
+                                        methods=methods))
         return 0
     results = evaluate(model_dirs, trace, methods, k=args.k, device=args.device,
                        predictions_dir=args.predictions, progress=True)
     rows = summary_rows(results)
     print(format_table(rows))
     if args.json:
-        _write_json(args.json, {"trace": {"path": str(trace.path), "checksum": trace.checksum,
-                                          "kind": trace.kind, "events": trace.num_events},
-                                "model_dirs": list(model_dirs), "methods": methods,
-                                "runs": rows})
+        _write_json(args.json, {"trace": _trace_info(trace), "model_dirs": list(model_dirs),
+                                "methods": methods, "runs": rows})
     return 0

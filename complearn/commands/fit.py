@@ -67,7 +67,8 @@ def run(args) -> int:
     print(f"fitted {result.method} model: {result.model_dir}")
     print(f"  training events 0-{split.valid_start}, validation {split.valid_start}-"
           f"{split.train_stop}, test stream {split.test_start}-{split.test_stop}")
-    print(f"  FREQ {freq}, vocabulary {result.vocab_size} tokens, {result.epochs} epochs, "
+    print(f"  FREQ {freq}, vocabulary {result.vocab_size} tokens ({result.nonterminals} "
+          f"non-terminals), {result.epochs} epochs, "
           f"best validation loss {result.best_valid_loss:.4f} nats/token, "
           f"{result.seconds:.1f} s")
     if result.freq_search:
