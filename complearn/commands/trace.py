@@ -1,5 +1,6 @@
 """``complearn trace``: record a call or memory trace of a program."""
 import argparse
+import os
 import sys
 
 from tracer.record import record
@@ -49,4 +50,15 @@ def run(args):
     if trace.kind == "calls":
         summary += f", {len(trace.names)} functions"
     print(f"{summary}; program {ended}", file=sys.stderr)
+    if trace.kind == "calls" and trace.num_events == 0 and "all" not in args.images:
+        print(_no_calls_hint(meta, args.images), file=sys.stderr)
     return 130 if meta.get("stopped") == "interrupted" else 0
+
+
+def _no_calls_hint(meta, images):
+    """Say which images were mapped when an image filter kept no call at all."""
+    mapped = sorted({os.path.basename(entry[0]) for entry in meta.get("mappings", [])
+                     if not os.path.basename(entry[0]).startswith(("complearn-", "vgpreload_"))})
+    return (f"note: no call matched --images {' '.join(images)}; the program mapped "
+            f"{', '.join(mapped) or 'no file'} (Debian's perl, for one, has the interpreter "
+            "in the perl binary itself, not in libperl)")
