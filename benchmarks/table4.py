@@ -19,7 +19,6 @@ import argparse
 import csv
 import gzip
 import json
-import os
 import pathlib
 import shutil
 import time

@@ -5,15 +5,14 @@ touch pyplot's global backend. Each plot function writes one PNG atomically (a t
 file renamed into place) and returns its path. A plot whose section is missing from the
 results raises ``ResultsError``.
 """
-import os
 import pathlib
-import tempfile
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
-from complearn.results import BASELINE_PREFETCHERS, METHODS, ResultsError, new_file_mode
+from complearn.results import BASELINE_PREFETCHERS, METHODS, ResultsError
+from tracer.atomic import atomic_writer
 
 # One colour per method or prefetcher, the same in every plot.
 COLORS = {
@@ -36,20 +35,10 @@ def _save(figure, out_path):
     out_path = pathlib.Path(out_path)
     FigureCanvasAgg(figure)
     try:
-        handle = tempfile.NamedTemporaryFile(dir=out_path.parent, prefix=f".{out_path.name}-",
-                                             suffix=".png", delete=False)
-    except OSError as error:
-        raise ResultsError(f"{out_path}: cannot write plot: {error.strerror}") from None
-    try:
-        with handle:
+        with atomic_writer(out_path) as handle:
             figure.savefig(handle, format="png", dpi=DPI)
-            os.fchmod(handle.fileno(), new_file_mode())
-        os.replace(handle.name, out_path)
     except OSError as error:
         raise ResultsError(f"{out_path}: cannot write plot: {error.strerror}") from None
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
     return out_path
 
 

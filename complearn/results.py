@@ -31,13 +31,13 @@ import math
 import os
 import pathlib
 import platform
-import tempfile
 from importlib import metadata
 
 import numpy as np
 
 from complearn import __version__
 from predictor.errors import PredictorError
+from tracer.atomic import atomic_writer
 
 SCHEMA_VERSION = 1
 
@@ -341,32 +341,12 @@ def validate(results, source="results"):
 
 # ---------------------------------------------------------------- files
 
-def new_file_mode() -> int:
-    """Return the mode ``open()`` gives a new file: 0o666 less the process umask.
-
-    ``tempfile`` creates files with mode 0o600, so a file renamed into place would
-    otherwise stay unreadable to the group and others whatever the umask says.
-    """
-    # NOTE: os.umask can only be read by setting it, so for a moment it is 0; a thread
-    # creating a file at that moment would get mode 0o666.
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def write_atomic(path, data):
     """Write text or bytes to ``path`` through a temporary file renamed into place."""
     path = pathlib.Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}-", delete=False)
-    try:
-        with handle:
-            handle.write(payload)
-            os.fchmod(handle.fileno(), new_file_mode())
-        os.replace(handle.name, path)
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
+    with atomic_writer(path) as handle:
+        handle.write(payload)
     return path
 
 

@@ -1,5 +1,4 @@
 """The GRU predictor: embedding, one GRU layer, linear output over the vocabulary."""
-import torch
 from torch import nn
 
 

@@ -38,6 +38,7 @@ from typing import Optional
 
 import numpy as np
 
+from tracer.atomic import new_file_mode
 from tracer.errors import TraceError, TraceFormatError
 
 MAGIC = b"CLTRACE\0"
@@ -237,23 +238,10 @@ class TraceWriter:
         out.seek(0)
         out.write(header)
         out.flush()
-        os.fchmod(out.fileno(), _new_file_mode())
+        os.fchmod(out.fileno(), new_file_mode())
         os.fsync(out.fileno())
         out.close()
         os.replace(out.name, self.path)
-
-
-def _new_file_mode() -> int:
-    """Return the mode ``open()`` gives a new file: 0o666 less the process umask.
-
-    ``tempfile`` creates files with mode 0o600, so a file renamed into place would
-    otherwise stay unreadable to the group and others whatever the umask says.
-    """
-    # NOTE: os.umask can only be read by setting it, so for a moment it is 0; a thread
-    # creating a file at that moment would get mode 0o666.
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _hash_stream(fileobj, hasher, length):

@@ -1,14 +1,13 @@
 """``complearn simulate``: replay a memory trace through caches with a prefetcher."""
 import json
 import os
-import tempfile
 
-from complearn.results import new_file_mode
 from sim.config import POLICIES
 from sim.core import PREFETCHER_IDS
 from sim.errors import SimError
 from sim.run import simulate
 from sim.stats import format_table
+from tracer.atomic import atomic_writer
 
 NAME = "simulate"
 HELP = "simulate a memory trace through set-associative caches with a prefetcher"
@@ -62,21 +61,10 @@ def _write_json(path, data):
     if os.path.isdir(path):
         raise SimError(f"{path}: is a folder; give a file name for --json, such as "
                        f"{os.path.join(path, 'sim.json')}")
+    if not os.path.isdir(folder):
+        raise SimError(f"{path}: cannot write the JSON result, folder {folder} does not exist")
     try:
-        handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=".sim-", suffix=".json",
-                                             delete=False)
-    except OSError as error:
-        raise SimError(f"{path}: cannot write the JSON result ({error.strerror}); "
-                       "check that the folder exists") from None
-
-    # The temporary file goes away on every path, so a failed write leaves nothing behind.
-    try:
-        with handle:
+        with atomic_writer(path, "w") as handle:
             json.dump(data, handle, indent=2)
-            os.fchmod(handle.fileno(), new_file_mode())
-        os.replace(handle.name, path)
     except OSError as error:
         raise SimError(f"{path}: cannot write the JSON result ({error.strerror})") from None
-    finally:
-        if os.path.exists(handle.name):
-            os.unlink(handle.name)
