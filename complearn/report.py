@@ -162,7 +162,7 @@ def _trace_lines(results):
         f"- **{_escape(trace['name'])}**: {trace['kind']} trace, {trace['events']:,} events, "
         f"{trace['sessions']:,} {session_word}, from `{trace['source'] or trace['path']}`; "
         f"SHA-256 `{trace['checksum'][:16]}…`",
-        f"  - settings: preset {settings['preset']}, tolerance {settings['tolerance_pct']:g} %, "
+        f"  - settings: preset {settings['preset']}, tolerance {_points(settings['tolerance_pct'])}, "
         f"seed {settings['seed']}, device {settings['device']}; {versions}",
     ]
     if is_memory_study(results):
@@ -229,7 +229,7 @@ def summary_text(results):
     """Return a plain-text summary of one results dict for the terminal."""
     trace = results["trace"]
     lines = [f"{trace['name']}: {trace['kind']} trace, {trace['events']:,} events, "
-             f"tolerance {results['settings']['tolerance_pct']:g} %"]
+             f"tolerance {_points(results['settings']['tolerance_pct'])}"]
     headers = ["method", "FREQ", "pred length", "predictions", "rollbacks",
                "µs/event", "speedup", "accuracy %"]
     rows = [[run["method"], _format_value(run["freq"], "int"),
@@ -250,3 +250,8 @@ def summary_text(results):
         lines.append("")
         lines += _text_table(headers, rows)
     return "\n".join(lines) + "\n"
+
+
+def _points(value) -> str:
+    """Format an accuracy tolerance in percentage points, singular for exactly 1."""
+    return f"{value:g} percentage point" + ("" if value == 1 else "s")

@@ -22,18 +22,24 @@ class OutputError(PredictorError):
 def check_output_dir(out_dir) -> pathlib.Path:
     """Return ``out_dir`` as a path after checking that it can be written.
 
-    Raises OutputError when it is a file, or when it or its parent is not writable.
+    Missing parent folders are created (``out_dir`` itself only when results are
+    complete). Raises OutputError when it or an ancestor is a file, or when the
+    nearest existing folder is not writable.
     """
     out_dir = pathlib.Path(out_dir).absolute()
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"--out {out_dir} is a file, not a folder: choose another --out")
 
-    existing = out_dir if out_dir.exists() else out_dir.parent
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
     if not existing.is_dir():
-        raise OutputError(f"--out {out_dir}: parent folder {existing} not found; create it first")
+        raise OutputError(f"--out {out_dir}: {existing} is a file, not a folder; "
+                          "choose another --out")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise OutputError(f"--out {out_dir}: folder {existing} is not writable; "
                           "choose another --out")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     return out_dir
 
 

@@ -313,3 +313,21 @@ def test_example_falls_back_to_shipped_traces(tmp_path, monkeypatch):
         assert trace.kind == kind
         assert trace.num_events > 1000
         assert pathlib.Path(paths[kind]).parent == tmp_path
+
+
+def test_out_with_missing_parents_is_created(tmp_path):
+    """A fresh --out path such as out/mine works without creating out/ first."""
+    from complearn.staging import check_output_dir
+
+    out_dir = check_output_dir(tmp_path / "out" / "mine")
+    assert out_dir.parent.is_dir()
+    assert not out_dir.exists()
+
+
+def test_out_under_a_file_is_rejected(tmp_path):
+    from complearn.staging import OutputError, check_output_dir
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="is a file"):
+        check_output_dir(blocker / "a" / "b")

@@ -295,7 +295,7 @@ def test_render_markdown_sections(calls_results, mem_results):
 def test_summary_text_lists_runs_and_prefetchers(mem_results):
     text = report.summary_text(mem_results)
     lines = text.splitlines()
-    assert lines[0] == "fluid-mem: mem trace, 4,000 events, tolerance 1 %"
+    assert lines[0] == "fluid-mem: mem trace, 4,000 events, tolerance 1 percentage point"
     assert lines[1].split() == ["method", "FREQ", "pred", "length", "predictions", "rollbacks",
                                 "µs/event", "speedup", "accuracy", "%"]
     assert lines[4].split() == ["compressed", "20", "45.3", "2,588", "12", "0.080", "45.0×", "98.90"]
@@ -338,8 +338,7 @@ def test_report_command_missing_key_exits_1(tmp_path, capsys, calls_results):
 
 def test_report_command_writes_plots(tmp_path, mem_results):
     results.save_results(mem_results, tmp_path / "results.json")
-    plot_dir = tmp_path / "plots"
-    plot_dir.mkdir()
+    plot_dir = tmp_path / "plots" / "new"
     assert main(["report", str(tmp_path), "-o", str(tmp_path / "r.md"), "--plots", str(plot_dir)]) == 0
     assert sorted(p.name for p in plot_dir.iterdir()) == [
         "fluid-mem-freq_search.png", "fluid-mem-hit_rate_vs_interval.png", "fluid-mem-timeline.png"]

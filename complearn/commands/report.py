@@ -30,8 +30,12 @@ def run(args):
 
     if args.plots:
         plot_dir = pathlib.Path(args.plots)
-        if not plot_dir.is_dir():
-            raise ResultsError(f"{plot_dir}: plot folder not found; create it first")
+        if plot_dir.exists() and not plot_dir.is_dir():
+            raise ResultsError(f"{plot_dir}: is a file, not a folder; give a folder for --plots")
+        try:
+            plot_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ResultsError(f"{plot_dir}: cannot create the plot folder ({error.strerror})") from None
         for results, prefix in zip(results_list, _plot_prefixes(results_list)):
             for path in plot_all(results, plot_dir, prefix=prefix):
                 print(f"plot written to {path}", file=sys.stderr)
