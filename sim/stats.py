@@ -16,6 +16,8 @@ Denominators (also in ``SimResult.to_dict()["denominators"]`` and under the tabl
 import dataclasses
 from typing import Optional
 
+from sim.config import format_bytes
+
 DENOMINATORS = {
     "hit_rate": "hits / accesses of the same level, where accesses are demand lookups only "
                 "(prefetch fills pass through lower levels uncounted)",
@@ -139,10 +141,18 @@ def _fmt(value, percent=False):
     return f"{value:,}"
 
 
+def _describe_level(level: dict, config: dict) -> str:
+    """One line naming a level's geometry and the replacement policy, e.g. for the default cache."""
+    return (f"{level['name']}: {format_bytes(level['size_bytes'])}, {level['ways']}-way, "
+            f"{level['line_bytes']} B lines, {level['sets']} sets, {config.get('policy', '?').upper()}")
+
+
 def format_table(result: SimResult) -> str:
     """Return the result as Markdown tables with the denominators stated below."""
     out = [f"Simulated accesses {result.start:,} to {result.stop:,} ({result.accesses:,} counted, "
-           f"{result.start:,} warm-up)", "",
+           f"{result.start:,} warm-up)"]
+    out += [_describe_level(level, result.config) for level in result.config.get("levels", [])]
+    out += ["",
            "| level | accesses | hits | misses | hit rate | misses / 1000 acc | evictions |",
            "|---|---:|---:|---:|---:|---:|---:|"]
     rows = [(level, "") for level in result.levels]

@@ -183,3 +183,14 @@ def test_denominators_say_fills_are_uncounted(mem_path, capsys):
                              "--prefetcher", "next-line")
     assert status == 0
     assert "prefetch fills pass through lower levels uncounted" in out
+
+
+def test_table_names_cache_geometry(mem_path, capsys):
+    assert main(["simulate", str(mem_path)]) == 0
+    out = capsys.readouterr().out
+    assert "L1: 32 KiB, 8-way, 64 B lines, 64 sets, LRU" in out
+    assert main(["simulate", str(mem_path), "--cache", "4K,4", "--cache", "64K,8",
+                 "--policy", "fifo"]) == 0
+    out = capsys.readouterr().out
+    assert "L1: 4 KiB, 4-way, 64 B lines, 16 sets, FIFO" in out
+    assert "L2: 64 KiB, 8-way, 64 B lines, 128 sets, FIFO" in out
