@@ -28,6 +28,7 @@ import logging
 import os
 import pathlib
 import shutil
+import sys
 from typing import Optional
 
 from complearn import plots, results as schema
@@ -265,6 +266,10 @@ def run_study(trace_path, study_dir, settings: StudySettings, name=None,
         log.info("%s: %d sessions are simulated one after another through the same cache",
                  trace.path, trace.num_sessions)
 
+    if settings.progress:
+        # Label the training and FREQ-search lines that follow, since a study may hold several traces.
+        label = name or pathlib.Path(trace.path).name
+        print(f"== {label}: {trace.kind} trace, {trace.num_events:,} events ==", file=sys.stderr)
     default_fit, compressed_fit = fit_models(trace, study_dir / "models", split, settings)
     predictions_dir = study_dir / "predictions"
     runs = evaluate_models(trace, (default_fit, compressed_fit), predictions_dir, settings)

@@ -331,3 +331,14 @@ def test_out_under_a_file_is_rejected(tmp_path):
     blocker.write_text("x")
     with pytest.raises(OutputError, match="is a file"):
         check_output_dir(blocker / "a" / "b")
+
+
+@needs_valgrind
+def test_compare_labels_each_trace_on_stderr(study, tmp_path, capsys):
+    trace = study["out"] / "traces" / "stencil-calls.trace"
+    options = [option for option in TINY if option != "--quiet"]
+
+    assert main(["compare", str(trace), *options, "--out", str(tmp_path / "out")]) == 0
+
+    err = capsys.readouterr().err
+    assert "== stencil-calls: calls trace, 4,000 events ==" in err
