@@ -22,9 +22,9 @@ stepper (predictor.stepper). Definitions shared by the three methods:
   int. ``engine_time_ns`` is everything else in the run loop: tokenizer,
   matching, rollbacks and bookkeeping.
 
-The baselines expect a vocabulary without non-terminals (a model fit on the
-uncompressed sequence); given one with non-terminals, a predicted non-terminal
-stands for its first event.
+The baselines expect a vocabulary without non-terminals, as a model fit on the
+uncompressed sequence has. Given one with non-terminals, they treat a predicted
+non-terminal as its first event.
 """
 import dataclasses
 import time

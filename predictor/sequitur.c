@@ -1,10 +1,11 @@
 /* Sequitur grammar inference (see sequitur.h for the contract).
  *
- * The builder follows the reference implementation step for step, as ported to
- * Python by scikit-sequitur 0.4.0 from Nevill-Manning's JavaScript version: the
- * digram table lookups, the order of substitutions, the "b b b" re-insertion in
- * join and the underused-rule check on a rule's first symbol. Its grammars equal
- * scikit-sequitur's symbol for symbol on every input the tests compare.
+ * The builder makes the same decisions, in the same order, as Nevill-Manning and
+ * Witten's Sequitur as implemented in scikit-sequitur 0.4.0 (the test oracle). It
+ * performs the same digram table lookups and substitutions, re-records the first
+ * digram of a run "b b b" in join, and checks for an underused rule on a rule's
+ * first symbol. Its grammars equal scikit-sequitur's symbol for symbol on every
+ * input the tests compare.
  *
  * Rules are circular doubly linked lists of symbols headed by a guard symbol.
  * Symbols live in one growable array and are named by 32-bit indices, so the

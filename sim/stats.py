@@ -4,7 +4,7 @@ Denominators (also in ``SimResult.to_dict()["denominators"]`` and under the tabl
 
 - hit rate of a level = hits / accesses of that level (its demand lookups, which
   are the misses of the level above). Prefetch fills passing through a lower
-  level are not counted there, so with a prefetcher a lower level sees fewer
+  level are not counted there, so with a prefetcher a lower level counts fewer
   accesses than without one;
 - misses per 1000 accesses = 1000 x misses of the level / accesses of the first
   level (the simulated trace accesses);
@@ -142,7 +142,7 @@ def _fmt(value, percent=False):
 
 
 def _describe_level(level: dict, config: dict) -> str:
-    """One line naming a level's geometry and the replacement policy, e.g. for the default cache."""
+    """Format one line with a level's size, ways, line size, sets and replacement policy."""
     return (f"{level['name']}: {format_bytes(level['size_bytes'])}, {level['ways']}-way, "
             f"{level['line_bytes']} B lines, {level['sets']} sets, {config.get('policy', '?').upper()}")
 

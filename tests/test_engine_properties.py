@@ -110,12 +110,12 @@ def test_defaultk_counts_with_perfect_model():
     # 1 (event 0) + per block: 1 fed-back prediction + 1 real event; the last block has no refeed
     assert result.model_inputs == 1 + 2 + 2 + 2 + 1
     assert result.event_index.tolist() == [0, 2, 4, 5]
-    # past the end of the stream the scripted model answers a (event 0)
+    # past the end of the stream the scripted model returns a (event 0)
     assert result.predicted.tolist() == [1, 0, 1, 0, 1, 0, 0, 0]
 
 
 def test_defaultk_refeeds_after_wrong_prediction():
-    # model always answers a: fed-back predictions are wrong from b on and are rolled back
+    # model always returns a: fed-back predictions are wrong from b on and are rolled back
     vocab = Vocabulary.from_events([0, 1])
     events = np.array([0, 1, 1, 1, 1, 1, 1], dtype=np.int64)
     stepper = ScriptedStepper(lambda call, history: 1)

@@ -363,7 +363,8 @@ def test_report_plots_of_same_trace_kept_apart(tmp_path, calls_results):
 def _assert_real_png(path):
     pixels = mpimg.imread(path)
     assert pixels.ndim == 3
-    assert pixels.shape[0] > 200 and pixels.shape[1] > 200
+    assert pixels.shape[0] > 200
+    assert pixels.shape[1] > 200
     assert pixels.var() > 0
     colours = np.unique((pixels[..., :3] * 255).round().astype(np.uint8).reshape(-1, 3), axis=0)
     assert len(colours) >= 5

@@ -1,4 +1,4 @@
-"""complearn trace: what the command tells the user about an empty call trace."""
+"""complearn trace: the message printed for an empty call trace."""
 import shutil
 
 import pytest

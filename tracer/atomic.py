@@ -12,7 +12,7 @@ def new_file_mode() -> int:
     """Return the mode ``open()`` gives a new file: 0o666 less the process umask.
 
     ``tempfile`` creates files with mode 0o600, so a file renamed into place would
-    otherwise stay unreadable to the group and others whatever the umask says.
+    otherwise stay unreadable to the group and others whatever the umask is.
     """
     # NOTE: os.umask can only be read by setting it, so for a moment it is 0; a thread
     # creating a file at that moment would get mode 0o666.

@@ -165,7 +165,7 @@ class _Run:
                 self.header_seen = reader.header_seen
             failed = False
         finally:
-            # Nobody reads the pipe any more, so a tool still writing would block.
+            # The pipe is no longer read, so a tool still writing would block.
             if self._process.poll() is None and (failed or self.stopped is not None):
                 self._process.kill()
             self.returncode = self._process.wait()

@@ -112,10 +112,11 @@ def _validate(kind, events, flags, session_starts, path):
 class TraceWriter:
     """Write a trace in chunks without holding it in memory.
 
-    Use as a context manager: on a clean exit the file is completed and renamed to
-    ``path``; on an exception the temporary files are removed and ``path`` is not
-    touched. ``append`` takes event chunks (and flag chunks for ``mem`` traces);
-    ``new_session`` marks that the next appended event starts a new session.
+    Use it as a context manager. On a clean exit the file is completed and renamed
+    to ``path``. On an exception the temporary files are removed and ``path`` is
+    not touched. ``append`` takes event chunks (and flag chunks for ``mem``
+    traces), and ``new_session`` marks that the next appended event starts a new
+    session.
     """
 
     def __init__(self, path, kind, meta=None, has_flags=None):

@@ -8,7 +8,7 @@
  * Framing. The stream starts with one cl_stream_header (16 bytes), then a
  * sequence of 8-byte records, each one little-endian 64-bit word (the tools
  * run on x86-64 only, so the native layout is the wire layout). Bit 0 of a
- * word tells a memory record (0) from the others (1), whose low byte is a
+ * word distinguishes a memory record (0) from the others (1), whose low byte is a
  * tag:
  *
  *   memory    one 64-byte block touched by a load or store:
