@@ -12,6 +12,7 @@ import dataclasses
 import json
 import logging
 import os
+import sys
 import time
 from typing import Optional
 
@@ -113,7 +114,8 @@ def _search(fitter, tolerance_pct, progress):
             tqdm.write(f"FREQ {trial.freq}: validation accuracy {trial.event_accuracy_pct:.2f} % "
                        f"(default-1 {baseline.event_accuracy_pct:.2f} %), avg prediction "
                        f"length {trial.avg_prediction_length:.1f}, speedup {trial.speedup:.2f}x: "
-                       f"{'within tolerance' if trial.passed else 'too inaccurate'}")
+                       f"{'within tolerance' if trial.passed else 'too inaccurate'}",
+                       file=sys.stderr)
         return trial.passed
 
     index = freqsearch.binary_search(options, passes)

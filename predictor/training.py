@@ -18,6 +18,7 @@ import dataclasses
 import logging
 import os
 import random
+import sys
 import time
 from typing import Callable, Optional
 
@@ -252,5 +253,6 @@ def _run_epoch(model, optimizer, train_windows, valid_windows, preset, device, e
               "tokens": count, "tokens_per_s": count / max(seconds, 1e-9), "seconds": seconds}
     if progress:
         tqdm.write(f"{description} epoch {epoch}: train loss {record['train_loss']:.4f}, "
-                   f"validation loss {valid:.4f} nats/token, {record['tokens_per_s']:.0f} tokens/s")
+                   f"validation loss {valid:.4f} nats/token, {record['tokens_per_s']:.0f} tokens/s",
+                   file=sys.stderr)
     return record

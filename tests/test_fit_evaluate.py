@@ -253,3 +253,22 @@ def test_evaluate_rejects_bad_method_sets(windows, methods, message, capsys):
                    "--methods", methods])
     assert status == 1
     assert message in _error_line(capsys)
+
+
+def test_fit_progress_goes_to_stderr(tmp_path, capsys):
+    # `complearn fit ... > result.txt` must leave only the summary in the file.
+    pattern = [0, 1, 2, 3, 1, 2, 4, 0, 2, 3]
+    write_trace(tmp_path / "loop.trace", "log", np.array(pattern * 40),
+                meta={"names": ["open", "read", "seek", "write", "close"]})
+    status = main(["fit", str(tmp_path / "loop.trace"), "-o", str(tmp_path / "m"),
+                   "--preset", "tiny", "--epochs", "1"])
+    captured = capsys.readouterr()
+
+    assert status == 0
+    assert "fit default epoch 1: train loss" in captured.err
+    assert "fit freq-" in captured.err
+    assert "validation accuracy" in captured.err
+    assert "train loss" not in captured.out
+    assert "within tolerance" not in captured.out
+    assert "too inaccurate" not in captured.out
+    assert captured.out.startswith("fitted compressed model: ")
