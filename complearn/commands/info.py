@@ -1,5 +1,6 @@
 """``complearn info``: describe a trace file, optionally with its first events."""
 import argparse
+import shlex
 
 from tracer.stats import count_distinct, top_events
 from tracer.tracefile import read_trace
@@ -46,6 +47,7 @@ def format_info(trace) -> list:
         _field("source", _describe_source(trace.meta)),
         _field("created", trace.meta.get("created", "unknown")),
     ]
+    lines.extend(_recording_lines(trace.meta))
     extras = KIND_EXTRAS.get(trace.kind)
     if extras is not None:
         lines.extend(extras(trace))
@@ -99,15 +101,27 @@ def _log_lines(trace):
     return [_field("templates", f"{known} of {len(trace.names)} event ids")]
 
 
-def _calls_lines(trace, top=10):
-    meta = trace.meta
+def _recording_lines(meta):
+    """Format how ``complearn trace`` ran the program, for a trace of any kind it recorded.
+
+    Imported traces have none of these keys, so they get no lines.
+    """
     lines = []
+    if meta.get("command"):
+        lines.append(_field("command", shlex.join(str(part) for part in meta["command"])))
     if "backend" in meta:
         lines.append(_field("backend", meta["backend"]))
     if "program" in meta:
         lines.append(_field("program", f"{meta['program']} ({_describe_end(meta)})"))
     if meta.get("threads"):
         lines.append(_field("threads", " ".join(str(tid) for tid in meta["threads"])))
+    if meta.get("seconds") is not None:
+        lines.append(_field("run time", f"{meta['seconds']:.3f} s wall clock"))
+    return lines
+
+
+def _calls_lines(trace, top=10):
+    lines = []
     counts = top_events(trace.events, top)
     if counts:
         lines.append(f"top functions ({len(counts)} most called):")
