@@ -143,3 +143,85 @@ def test_grammar_rule_prefix_marks_rules(capsys, tmp_path):
     status, out, _ = run_command(capsys, [path, "--print", "rules", "--rule-prefix", "R"])
     assert status == 0
     assert out.splitlines() == ["R0 -> R1 R1", "R1 -> 1 2"]
+
+
+def test_grammar_letters_need_no_rule_prefix(capsys, running_example_trace):
+    status, out, err = run_command(capsys, [running_example_trace, "--freq", "3",
+                                            "--print", "lowered"])
+    assert status == 0
+    assert out == "x 5 5 5 5 6 6 6 6 f 3 g 3 3\n"
+    assert err == ""
+
+
+def test_grammar_numeric_names_get_rule_prefix(capsys, tmp_path):
+    # Event names 1 2 3 and bare rule numbers made "1 1" mean rule 1 twice or event 1 twice.
+    text_file = tmp_path / "numbers.txt"
+    text_file.write_text("1\n2\n3\n1\n2\n3\n")
+    trace = str(tmp_path / "numbers.trace")
+    assert main(["import", str(text_file), "--format", "text", "-o", trace]) == 0
+    capsys.readouterr()
+
+    status, out, err = run_command(capsys, [trace, "--print", "lowered"])
+    assert status == 0
+    assert out == "R1 R1\n"
+    assert err == ("complearn grammar: event name '1' reads as a rule number, so rules print "
+                   "as R0, R1, ...; set --rule-prefix to choose the prefix\n")
+
+    status, out, err = run_command(capsys, [trace, "--print", "rules"])
+    assert status == 0
+    assert out.splitlines() == ["R0 -> R1 R1", "R1 -> 1 2 3"]
+    assert "reads as a rule number" in err
+
+
+def test_grammar_empty_rule_prefix_keeps_bare_numbers(capsys, tmp_path):
+    path = str(tmp_path / "numbers.trace")
+    write_trace(path, "log", [0, 1, 0, 1], meta={"names": ["1", "2"]})
+    status, out, err = run_command(capsys, [path, "--print", "rules", "--rule-prefix", ""])
+    assert status == 0
+    assert out.splitlines() == ["0 -> 1 1", "1 -> 1 2"]
+    assert err == ""
+
+
+def test_grammar_numeric_names_without_kept_rules(capsys, tmp_path):
+    # No rule is kept, but the prefix note still marks every bare number as an event.
+    path = str(tmp_path / "numbers.trace")
+    write_trace(path, "log", [0, 1, 0, 1], meta={"names": ["1", "2"]})
+    status, out, err = run_command(capsys, [path, "--freq", "3", "--print", "lowered"])
+    assert status == 0
+    assert out == "1 2 1 2\n"
+    assert "event name '1' reads as a rule number" in err
+
+
+def test_grammar_statistics_print_no_prefix_note(capsys, tmp_path):
+    path = str(tmp_path / "numbers.trace")
+    write_trace(path, "log", [0, 1, 0, 1], meta={"names": ["1", "2"]})
+    status, _, err = run_command(capsys, [path, "--json"])
+    assert status == 0
+    assert err == ""
+
+
+def test_grammar_memory_trace_needs_no_rule_prefix(capsys, tmp_path):
+    path = str(tmp_path / "mem.trace")
+    write_trace(path, "mem", [0x40, 0x41, 0x40, 0x41], flags=[0, 0, 1, 0])
+    status, out, err = run_command(capsys, [path, "--print", "lowered"])
+    assert status == 0
+    assert out == "1 1\n"
+    assert err == ""
+
+
+def test_grammar_auto_prefix_avoids_name_clash(capsys, tmp_path):
+    path = str(tmp_path / "mixed.trace")
+    write_trace(path, "log", [0, 1, 0, 1], meta={"names": ["7", "R1"]})
+    status, out, err = run_command(capsys, [path, "--print", "rules"])
+    assert status == 0
+    assert out.splitlines() == ["RR0 -> RR1 RR1", "RR1 -> 7 R1"]
+    assert "rules print as RR0, RR1" in err
+
+
+def test_grammar_unnamed_events_get_rule_prefix(capsys, tmp_path):
+    path = str(tmp_path / "unnamed.trace")
+    write_trace(path, "events", [4, 5, 4, 5])
+    status, out, err = run_command(capsys, [path, "--print", "lowered", "--json"])
+    assert status == 0
+    assert json.loads(out) == {"lowered": "R1 R1"}
+    assert "event name '4' reads as a rule number" in err

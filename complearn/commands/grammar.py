@@ -6,9 +6,13 @@ compression ratio (events per lowered symbol) and the length in events of the
 kept non-terminal tokens. ``--print rules`` and ``--print lowered`` print the
 grammar or the lowered sequence instead: terminals by event name (hex block
 numbers for memory traces), non-terminals by rule number after ``--rule-prefix``.
+Without ``--rule-prefix``, rule numbers print bare unless an event name of the trace is
+a number too. Then they print after ``R``, and a one-line note on stderr names the prefix.
 Sessions of the trace are kept apart by separators, printed as ``|``.
 """
 import json
+import re
+import sys
 
 import numpy as np
 
@@ -19,6 +23,7 @@ from tracer.tracefile import read_trace
 NAME = "grammar"
 HELP = "build the Sequitur grammar of a trace and print its statistics at a FREQ"
 DEFAULT_FREQ = 2
+AUTO_RULE_PREFIX = "R"
 
 
 def add_arguments(parser):
@@ -29,9 +34,10 @@ def add_arguments(parser):
     parser.add_argument("--print", dest="show", choices=("rules", "lowered"),
                         help="print the rules ('N -> symbols', one per line) or the lowered "
                              "sequence (one line) instead of the statistics")
-    parser.add_argument("--rule-prefix", default="", metavar="TEXT",
-                        help="text before rule numbers in --print output, e.g. R when event "
-                             "names are numbers too (default: none)")
+    parser.add_argument("--rule-prefix", metavar="TEXT",
+                        help="text before rule numbers in --print output; '' prints them bare "
+                             f"(default: none, or {AUTO_RULE_PREFIX} when an event name is a "
+                             "number too)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -101,14 +107,40 @@ def terminal_namer(trace):
     return trace.event_name
 
 
-def format_output(args, grammar, lowered, trace) -> str:
+def find_rule_lookalike(names, rule_prefix):
+    """Return the first of ``names`` that reads as a rule reference after ``rule_prefix``.
+
+    A rule reference is ``rule_prefix`` followed by decimal digits. Returns None
+    when no name matches.
+    """
+    lookalike = re.compile(re.escape(rule_prefix) + "[0-9]+")
+    return next((name for name in names if lookalike.fullmatch(name)), None)
+
+
+def choose_rule_prefix(names):
+    """Return (prefix, clashing event name), or ("", None) when no name is a bare number.
+
+    The prefix is AUTO_RULE_PREFIX, repeated until no event name reads as a rule
+    reference after it.
+    """
+    clash = find_rule_lookalike(names, "")
+    if clash is None:
+        return "", None
+
+    prefix = AUTO_RULE_PREFIX
+    while find_rule_lookalike(names, prefix) is not None:
+        prefix += AUTO_RULE_PREFIX
+    return prefix, clash
+
+
+def format_output(args, grammar, lowered, trace, rule_prefix="") -> str:
     """Return the text to print: rules, the lowered sequence or the statistics."""
     name = terminal_namer(trace)
     if args.show == "rules":
-        lines = grammar.format_rules(name, args.rule_prefix)
+        lines = grammar.format_rules(name, rule_prefix)
         return json.dumps({"rules": lines}, indent=2) if args.json else "\n".join(lines)
     if args.show == "lowered":
-        line = " ".join(format_symbol(int(v), name, args.rule_prefix) for v in lowered.sequence)
+        line = " ".join(format_symbol(int(v), name, rule_prefix) for v in lowered.sequence)
         return json.dumps({"lowered": line}) if args.json else line
 
     stats = grammar_statistics(grammar, lowered, trace.num_events)
@@ -120,5 +152,25 @@ def run(args) -> int:
     trace = read_trace(args.trace)
     grammar = build_grammar(np.asarray(trace.events), trace.session_starts)
     lowered = lower(grammar, freq)
-    print(format_output(args, grammar, lowered, trace))
+    rule_prefix = resolve_rule_prefix(args, trace)
+    print(format_output(args, grammar, lowered, trace, rule_prefix))
     return 0
+
+
+def resolve_rule_prefix(args, trace) -> str:
+    """Return --rule-prefix, or choose one and print a note on stderr when it is not given."""
+    if args.rule_prefix is not None:
+        return args.rule_prefix
+    if args.show is None:
+        return ""
+
+    # Every event of the trace counts, printed or not, because a reader who sees a
+    # bare number cannot tell which events the output contains.
+    name = terminal_namer(trace)
+    names = [name(int(event)) for event in np.unique(trace.events)]
+    rule_prefix, clash = choose_rule_prefix(names)
+    if clash is not None:
+        print(f"complearn grammar: event name {clash!r} reads as a rule number, so rules "
+              f"print as {rule_prefix}0, {rule_prefix}1, ...; set --rule-prefix to choose "
+              "the prefix", file=sys.stderr)
+    return rule_prefix
