@@ -211,7 +211,7 @@ def timeline(trace, split, predictions_dir, settings):
     records = {method: read_predictions(os.fspath(pathlib.Path(predictions_dir) / f"{method}.npz"))
                for method in schema.METHODS}
     return schema.timeline_section(trace.events, records, split.test_start,
-                                   settings.timeline_events)
+                                   settings.timeline_events, names=trace.names)
 
 
 def build_results(trace, name, settings, device, compressed_fit, runs, simulated, timeline_data,

@@ -7,6 +7,7 @@ results raises ``ResultsError``.
 """
 import pathlib
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
@@ -24,6 +25,12 @@ COLORS = {
     "stride": "tab:brown",
 }
 DPI = 120
+
+# The timeline labels its event axis with names only when the stretch has at most this
+# many distinct events, because more labels would overlap.
+MAX_NAMED_EVENTS = 40
+NAME_LABEL_CHARS = 26  # longer names are cut to fit the figure's left margin
+INCHES_PER_NAME = 0.16  # height of one labelled event row at font size 7
 
 
 def _color(name):
@@ -56,29 +63,57 @@ def _trace_label(results):
 
 # ---------------------------------------------------------------- (a) timeline
 
-def plot_timeline(results, out_path, methods=None):
-    """Plot a stretch of the test stream and each method's model calls over it.
+def _event_axis(kind, events, names):
+    """Return (y values, tick positions, tick labels or None, axis label) for the events.
 
-    The upper panel shows the events against their trace index (time). Below it, one
-    row per method has a tick where a model call made a prediction and a bar over the
-    events that prediction covered, like Figure 3 of Guan et al. (TKDD 2026): long
-    bars and few ticks mean few model calls. ``methods`` picks and orders the rows
-    (default: every method in the timeline, in the usual order).
+    Memory traces plot each block's rank among the distinct blocks shown, because
+    stack and heap block numbers lie so far apart that each band would be a flat
+    line. Other traces plot one row per distinct event, labelled by name, when every
+    event has a name and there are at most MAX_NAMED_EVENTS of them, else the event id.
+    """
+    events = np.asarray(events, dtype=np.int64)
+    distinct = np.unique(events)
+    ranks = np.searchsorted(distinct, events)
+    if kind == "mem":
+        return ranks, None, None, "block (rank among distinct blocks)"
+
+    if 0 < len(distinct) <= MAX_NAMED_EVENTS and all(str(e) in names for e in distinct):
+        labels = [_shorten(names[str(event)]) for event in distinct]
+        return ranks, list(range(len(distinct))), labels, "function" if kind == "calls" else "event"
+    return events, None, None, "event id"
+
+
+def _shorten(name):
+    if len(name) <= NAME_LABEL_CHARS:
+        return name
+    return name[:NAME_LABEL_CHARS - 1] + "…"
+
+
+def timeline_figure(results, methods=None) -> Figure:
+    """Draw the prediction timeline of ``plot_timeline`` and return the Figure.
+
+    ``figure.axes[0]`` shows the events, ``figure.axes[1]`` the methods' model calls.
     """
     timeline = _section(results, "timeline", "run 'complearn compare' to record one")
     start, events = timeline["start"], timeline["events"]
     stop = start + len(events)
     names = methods or [m for m in METHODS if m in timeline["methods"]] + \
         [m for m in timeline["methods"] if m not in METHODS]
+    values, ticks, tick_labels, event_label = _event_axis(
+        results["trace"]["kind"], events, timeline.get("names") or {})
 
-    figure = Figure(figsize=(10, 3 + 0.6 * len(names)))
-    grid = figure.add_gridspec(2, 1, height_ratios=[3, max(1, 0.6 * len(names))], hspace=0.08)
+    upper_height = 3 if ticks is None else max(3, INCHES_PER_NAME * len(ticks))
+    lower_height = max(1, 0.6 * len(names))
+    figure = Figure(figsize=(10, upper_height + lower_height))
+    grid = figure.add_gridspec(2, 1, height_ratios=[upper_height, lower_height], hspace=0.08)
     upper = figure.add_subplot(grid[0])
     lower = figure.add_subplot(grid[1], sharex=upper)
 
     # 1. The events themselves: one dot per event.
-    upper.scatter(range(start, stop), events, s=2, color="black", linewidths=0)
-    upper.set_ylabel("block number" if results["trace"]["kind"] == "mem" else "event id")
+    upper.scatter(range(start, stop), values, s=2, color="black", linewidths=0)
+    if ticks is not None:
+        upper.set_yticks(ticks, labels=tick_labels, fontsize=7)
+    upper.set_ylabel(event_label)
     upper.set_title(f"{_trace_label(results)}: predictions over trace index {start:,}–{stop - 1:,}")
     upper.tick_params(labelbottom=False)
 
@@ -99,7 +134,20 @@ def plot_timeline(results, out_path, methods=None):
     lower.set_xlim(start - 0.5, stop - 0.5)
     lower.set_xlabel("trace index (events)")
     figure.subplots_adjust(left=0.2, right=0.98, top=0.92, bottom=0.12)
-    return _save(figure, out_path)
+    return figure
+
+
+def plot_timeline(results, out_path, methods=None):
+    """Plot a stretch of the test stream and each method's model calls over it.
+
+    The upper panel shows the events against their trace index (time): function or
+    event names when few enough to label, block ranks for memory traces. Below it, one
+    row per method has a tick where a model call made a prediction and a bar over the
+    events that prediction covered, like Figure 3 of Guan et al. (TKDD 2026): long
+    bars and few ticks mean few model calls. ``methods`` picks and orders the rows
+    (default: every method in the timeline, in the usual order).
+    """
+    return _save(timeline_figure(results, methods), out_path)
 
 
 # ---------------------------------------------------------------- (b) FREQ search

@@ -14,7 +14,10 @@ One results file describes one trace studied once. Its top level is a JSON objec
                           default-1, default-k, compressed)
     hit_rate_vs_interval  null, or {intervals_ns: [...], hit_rate: {prefetcher: [...]}}
     timeline              null, or {start, events: [...],
-                          methods: {method: {event_index: [...], length: [...]}}}
+                          methods: {method: {event_index: [...], length: [...]}},
+                          names: {event id as text: name}}. names maps each event of
+                          the stretch that has a name (memory traces have none);
+                          files written by older versions lack it
 
 Units: accuracies, rates, shares and overheads are fractions in [0, 1], which the report
 shows as percentages. Latencies and intervals are in nanoseconds. ``tolerance_pct`` is
@@ -211,7 +214,7 @@ def hit_rate_vs_interval_section(intervals_ns, hit_rate):
     return {"intervals_ns": intervals, "hit_rate": series}
 
 
-def timeline_section(events, predictions, start, length=TIMELINE_EVENTS):
+def timeline_section(events, predictions, start, length=TIMELINE_EVENTS, names=()):
     """Cut a stretch of the test stream and the predictions made inside it.
 
     ``events`` is the whole trace's event array (indexed by trace index), ``start``
@@ -219,11 +222,15 @@ def timeline_section(events, predictions, start, length=TIMELINE_EVENTS):
     ``predictions`` maps a method to a dict with the ``event_index`` and ``offsets``
     arrays of ``predictor.predfile.read_predictions``. A prediction belongs to the
     stretch when the event it follows is inside it or is the event just before it.
+    ``names`` is the trace's id -> name list; the stretch keeps the names of its events.
     """
     stop = min(int(start) + int(length), len(events))
+    stretch = np.asarray(events[start:stop])
     section = {"start": int(start),
-               "events": [int(value) for value in np.asarray(events[start:stop])],
-               "methods": {}}
+               "events": [int(value) for value in stretch],
+               "methods": {},
+               "names": {str(int(event)): names[event] for event in np.unique(stretch)
+                         if event < len(names)}}
     for method, record in predictions.items():
         event_index = np.asarray(record["event_index"], dtype=np.int64)
         lengths = np.diff(np.asarray(record["offsets"], dtype=np.int64))
@@ -303,6 +310,8 @@ def _validate_timeline(results, source):
         return
     _require(timeline, ("start", "events", "methods"), "timeline", source)
     _require(timeline["methods"], (), "timeline.methods", source)
+    if "names" in timeline:
+        _require(timeline["names"], (), "timeline.names", source)
     for method, marks in timeline["methods"].items():
         _require(marks, ("event_index", "length"), f"timeline.methods.{method}", source)
         if len(marks["event_index"]) != len(marks["length"]):
