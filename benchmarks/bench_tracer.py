@@ -7,10 +7,11 @@ measures the wall time of:
 - ``valgrind --tool=none`` (the floor any Valgrind tool pays);
 - calls only: ``tracer.record.record(kind="calls", images=("all",))``, the
   function behind ``complearn trace``, into a trace file;
-- calls + memory: the complearn tool recording both, read by
-  ``tracer.records`` into zstd-compressed per-thread spools. A whole-run
-  memory trace file takes 9 bytes per event, too big to write for each run,
-  so this measures the compressed spool;
+- calls + memory: the complearn tool recording both, read the way
+  ``complearn trace --kind mem`` reads (shared-memory ring, events packed in
+  C, zstd in a background thread) into compressed per-thread spools. A
+  whole-run memory trace file takes 9 bytes per event, too big to write for
+  each run, so this measures the recording up to the compressed spool;
 - ``valgrind --tool=lackey --trace-mem=yes`` on an input ``LACKEY_SCALE``
   times smaller, its output to /dev/null, against the native time of that
   smaller input (lackey would take many minutes on the full input).
@@ -29,11 +30,10 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 from tracer.backends import ToolOptions, get_backend
-from tracer.record import open_pipe, record, resolve_program
-from tracer.records import Events, RecordReader
+from tracer.collect import _Window
+from tracer.record import _Run, record, resolve_program
 from tracer.spool import ThreadSpools
 from tracer.tracefile import read_trace
 
@@ -88,30 +88,47 @@ def trace_calls(argv, folder):
     return events
 
 
+class _BothCollector:
+    """What ``MemCollector`` does, keeping the call events in the packed spool too."""
+
+    kind = "mem"
+
+    def __init__(self, folder):
+        self.window = _Window(0, None)
+        self.spools = ThreadSpools(folder, has_flags=True, compress=True, packed=True)
+
+    def add_mapping(self, mapping):
+        pass
+
+    def add_packed(self, events):
+        self.spools.append_packed(events.data, events.num_events, events.tid)
+
+    @property
+    def num_events(self):
+        return self.spools.num_events
+
+
 def trace_calls_and_mem(argv, folder):
     """Record calls and memory blocks into zstd spools; return (events, spool bytes)."""
     backend = get_backend("valgrind")
     backend.prepare()
     argv = [resolve_program(argv[0]), *argv[1:]]
-    read_fd, write_fd = open_pipe()
-    command, env = backend.command(argv, write_fd, ToolOptions(calls=True, mem=True))
-    process = subprocess.Popen(command, env=env, pass_fds=(write_fd,),
-                               stdout=subprocess.DEVNULL)
-    os.close(write_fd)
     with tempfile.TemporaryDirectory(dir=folder) as spool_dir:
-        spools = ThreadSpools(spool_dir, has_flags=True, compress=True)
-        reader = RecordReader(read_fd)
-        while (item := reader.read()) is not None:
-            if isinstance(item, Events) and len(item.values):
-                # Keep the kind in the flag byte: bit 1 set for a call.
-                spools.append(item.values, item.flags | (item.kinds == 1).astype(np.uint8) << 1,
-                              item.tids)
-        spools.finish()
+        collector = _BothCollector(spool_dir)
+        run = _Run(backend, argv, ToolOptions(calls=True, mem=True), collector, None, False)
+        with open(os.devnull, "w") as devnull:
+            saved = os.dup(1)
+            os.dup2(devnull.fileno(), 1)
+            try:
+                run.execute()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                collector.spools.finish()
         size = sum(os.path.getsize(os.path.join(spool_dir, name)) for name in os.listdir(spool_dir))
-    os.close(read_fd)
-    if process.wait() != 0:
-        raise RuntimeError(f"{argv[0]} under the tool exited with {process.returncode}")
-    return spools.num_events, size
+    if run.returncode != 0:
+        raise RuntimeError(f"{argv[0]} under the tool exited with {run.returncode}")
+    return collector.num_events, size
 
 
 def measure(name, argv, small_argv, folder, repeat, lackey=True):

@@ -10,7 +10,7 @@ from tracer.errors import BackendError
 from tracer.records import End, Events, Mapping, RecordReader
 from tracer.spool import ThreadSpools
 
-HEADER = b"CLRECS\0\0" + struct.pack("<II", 2, 8)
+HEADER = b"CLRECS\0\0" + struct.pack("<II", 3, 8)
 TAG_CALL, TAG_THREAD, TAG_MAP, TAG_END = 0x01, 0x03, 0x05, 0x07
 
 
@@ -18,8 +18,13 @@ def word(value):
     return struct.pack("<Q", value)
 
 
+def access(address, size, store=False):
+    """The memory record of one access of ``size`` bytes (a power of two up to 64)."""
+    return word(address << 5 | (size.bit_length() - 1) << 2 | (2 if store else 0))
+
+
 def mem(block, store=False):
-    return word(block << 2 | (2 if store else 0))
+    return access(block << 6, 1, store)
 
 
 def call(target):
@@ -117,14 +122,42 @@ def test_reader_end_without_payload_word(tmp_path):
 
 
 def test_reader_memory_word_edges(tmp_path):
-    # Block 0 loaded is the all-zero word; the largest block fills 62 bits.
-    top = (1 << 62) - 1
-    items, _ = read_all(HEADER + mem(0) + mem(top, store=True) + mem(top) + call((1 << 56) - 1),
-                        chunk=8, tmp_path=tmp_path)
+    # Block 0 loaded is the all-zero word; the largest address fills 59 bits.
+    top = (1 << 59) - 1
+    items, _ = read_all(HEADER + mem(0) + access(top, 1, store=True) + access(top, 1)
+                        + call((1 << 56) - 1), chunk=8, tmp_path=tmp_path)
     events = items[0]
-    assert events.values.tolist() == [0, top, top, (1 << 56) - 1]
+    assert events.values.tolist() == [0, top >> 6, top >> 6, (1 << 56) - 1]
     assert events.kinds.tolist() == [2, 2, 2, 1]
     assert events.flags.tolist() == [0, 1, 0, 0]
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 8, 16, 32, 64])
+def test_reader_access_sizes_and_spanning(tmp_path, size):
+    # An access gives its first block, and the next one when it crosses a boundary.
+    expected = []
+    data = HEADER
+    for offset in range(0, 128, 3):
+        address = (5 << 6) + offset
+        data += access(address, size, store=offset % 2 == 1)
+        blocks = sorted({address >> 6, (address + size - 1) >> 6})
+        expected += [(block, offset % 2) for block in blocks]
+    items, _ = read_all(data, chunk=1000, tmp_path=tmp_path)
+    events = [(value, flag) for item in items
+              for value, flag in zip(item.values.tolist(), item.flags.tolist())]
+    assert events == expected
+
+
+def test_reader_keeps_a_spanning_access_in_one_chunk(tmp_path):
+    # Chunks of 3 events: an access whose two blocks would not fit waits for the next.
+    data = HEADER + mem(1) + mem(2) + access((3 << 6) + 60, 8) + mem(9)
+    items, _ = read_all(data, chunk=3, tmp_path=tmp_path)
+    assert [item.values.tolist() for item in items] == [[1, 2], [3, 4, 9]]
+
+
+def test_reader_rejects_a_chunk_of_one_event(tmp_path):
+    with pytest.raises(ValueError, match="at least 2"):
+        read_all(HEADER + mem(1), chunk=1, tmp_path=tmp_path)
 
 
 def test_reader_thread_switches_inside_and_across_chunks(tmp_path):

@@ -20,6 +20,8 @@ ffibuilder.cdef("""
 #define CLR_IO_ERROR 5
 #define CLR_BAD_HEADER 6
 #define CLR_BAD_RECORD 7
+#define CLR_NO_MEMORY 8
+#define CLR_BAD_CALL 9
 #define CL_KIND_CALL 1
 #define CL_KIND_MEM 2
 #define CL_FLAG_STORE 1
@@ -57,6 +59,13 @@ typedef struct clr_reader {
 
 clr_reader *clr_open(int fd, size_t buffer_size);
 void clr_close(clr_reader *reader);
+clr_reader *clr_open_ring(int fd, unsigned char *ring, size_t chunk_bytes, size_t chunks,
+                          int free_fd);
+int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *length,
+                    size_t *events, uint32_t *tid);
+int clr_unpack(const uint8_t *data, size_t length, uint64_t *base, int64_t *values,
+               uint8_t *kinds, uint8_t *flags, size_t capacity, size_t *count,
+               size_t *consumed);
 int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags,
              uint32_t *tids, size_t capacity, size_t *count);
 """)

@@ -3,7 +3,7 @@
 ``CallCollector`` names each new callee address once (``tracer.symbols``),
 gives it a dense id, drops calls outside the selected images, and applies the
 ``skip``/``max`` window to the calls that pass the filter. ``MemCollector``
-keeps block numbers and the store bit. Both spool per thread and never hold
+keeps the tool's memory records (block number and store bit) as they are. Both spool per thread and never hold
 one Python object per record: names are looked up per distinct address.
 """
 import os
@@ -177,23 +177,19 @@ class MemCollector:
     def __init__(self, folder, skip, max_events, compress=True):
         # The tool applies the window; this one only guards the limit.
         self.window = _Window(0, max_events)
-        self.spools = ThreadSpools(folder, has_flags=True, compress=compress)
+        self.spools = ThreadSpools(folder, has_flags=True, compress=compress, packed=True)
         self.mappings = []
 
     def add_mapping(self, mapping):
         self.mappings.append(mapping)
 
-    def add(self, events):
-        values, flags, tids = events.values, events.flags, events.tids
-        if len(values) and (events.kinds[0] != KIND_MEM or events.kinds[-1] != KIND_MEM
-                            or not np.all(events.kinds == KIND_MEM)):
-            mask = events.kinds == KIND_MEM
-            values, flags, tids = values[mask], flags[mask], tids[mask]
+    def add_packed(self, events):
+        """Add ``tracer.records.PackedEvents``; memory traces run the tool without calls."""
+        count = events.num_events
         if self.window.max_events is not None:
-            window = self.window.cut(len(values))
-            values, flags, tids = values[window], flags[window], tids[window]
-        # The tool sets no flag bit other than FLAG_STORE.
-        self.spools.append(values, flags, tids)
+            window = self.window.cut(count)
+            count = window.stop - window.start  # the tool applied the skip, so start is 0
+        self.spools.append_packed(events.data, count, events.tid)
 
     @property
     def num_events(self):

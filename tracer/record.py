@@ -24,7 +24,7 @@ import time
 from tracer.backends import ToolOptions, get_backend
 from tracer.collect import CallCollector, MemCollector
 from tracer.errors import BackendError, TraceError
-from tracer.records import Events, End, Mapping, RecordReader
+from tracer.records import End, Events, Mapping, PackedEvents, RecordReader, Ring
 from tracer.tracefile import TraceWriter
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,23 @@ def record(argv, kind, out_path, backend="valgrind", start_at="main", skip_event
         else:
             collector = MemCollector(spool_dir, skip_events, max_events, compress)
         run = _Run(tool, [program, *argv[1:]], options, collector, max_events, progress)
-        run.execute()
+        try:
+            run.execute()
+        except BaseException:
+            _finish_quietly(collector.spools)  # the run's error is the one to report
+            raise
         collector.spools.finish()
         meta = _meta(argv, program, backend, run, collector, start_at, skip_events,
                      max_events, images)
         _write(out_path, collector, meta)
     return out_path
+
+
+def _finish_quietly(spools):
+    try:
+        spools.finish()
+    except Exception as error:
+        log.debug("closing the spools after a failed run: %s", error)
 
 
 def _check_arguments(argv, kind, out_path, skip_events, max_events, images):
@@ -145,26 +156,40 @@ class _Run:
 
     def execute(self):
         read_fd, write_fd = open_pipe()
-        command, env = self.tool.command(self.argv, write_fd, self.options)
+        ring = open_ring(self.tool)
+        if ring is None:
+            command, env = self.tool.command(self.argv, write_fd, self.options)
+            inherited = (write_fd,)
+        else:
+            command, env = self.tool.command(self.argv, write_fd, self.options, ring)
+            inherited = (write_fd, ring.fd, ring.free_read)
         log.info("running %s", " ".join(command))
         started = time.monotonic()
         try:
-            self._process = subprocess.Popen(command, env=env, pass_fds=(write_fd,))
+            self._process = subprocess.Popen(command, env=env, pass_fds=inherited)
         except OSError as error:
             os.close(read_fd)
+            if ring is not None:
+                ring.close()
             raise BackendError(f"starting {command[0]} failed: {error.strerror}") from None
         finally:
             os.close(write_fd)
+            if ring is not None:
+                ring.close_tool_ends()
 
         previous = _install_sigint(self._on_sigint)
         failed = True
         try:
             with os.fdopen(read_fd, "rb", buffering=0) as pipe:
-                reader = RecordReader(pipe.fileno(), source=f"the {self.tool.name} tool")
+                reader = RecordReader(pipe.fileno(), source=f"the {self.tool.name} tool",
+                                      ring=ring)
                 self._pump(reader)
                 self.header_seen = reader.header_seen
             failed = False
         finally:
+            if ring is not None:
+                # Closing the free-chunk pipe wakes a tool waiting for a chunk.
+                ring.close()
             # The pipe is no longer read, so a tool still writing would block.
             if self._process.poll() is None and (failed or self.stopped is not None):
                 self._process.kill()
@@ -175,14 +200,18 @@ class _Run:
 
     def _pump(self, reader):
         bar = _progress_bar(self.progress, self.max_events)
+        packed = hasattr(self.collector, "add_packed")
         try:
             while True:
-                item = reader.read()
+                item = reader.read_packed() if packed else reader.read()
                 if item is None:
                     return
-                if isinstance(item, Events):
+                if isinstance(item, (Events, PackedEvents)):
                     before = self.collector.num_events
-                    self.collector.add(item)
+                    if packed:
+                        self.collector.add_packed(item)
+                    else:
+                        self.collector.add(item)
                     bar.update(self.collector.num_events - before)
                     if self.collector.window.full and self.stopped is None:
                         self.stopped = "max-events"
@@ -241,6 +270,18 @@ def open_pipe():
     except (OSError, ValueError) as error:
         log.debug("pipe keeps its default size: %s", error)
     return read_fd, write_fd
+
+
+def open_ring(tool):
+    """Return a ``Ring`` for a backend that supports one, else None (records go
+    through the pipe). ``COMPLEARN_RECORD_CHANNEL=pipe`` forces the pipe."""
+    if not tool.supports_ring or os.environ.get("COMPLEARN_RECORD_CHANNEL") == "pipe":
+        return None
+    try:
+        return Ring()
+    except OSError as error:
+        log.debug("no shared memory for records, using the pipe: %s", error)
+        return None
 
 
 def _install_sigint(handler):

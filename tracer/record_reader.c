@@ -19,7 +19,7 @@ clr_reader *clr_open(int fd, size_t buffer_size)
         buffer_size = 2 * (CLR_PATH_MAX + 64);
     reader->buffer = malloc(buffer_size);
     if (reader->buffer == NULL) {
-        free(reader);
+        clr_close(reader);
         return NULL;
     }
     reader->fd = fd;
@@ -28,11 +28,85 @@ clr_reader *clr_open(int fd, size_t buffer_size)
     return reader;
 }
 
+clr_reader *clr_open_ring(int fd, unsigned char *ring, size_t chunk_bytes, size_t chunks,
+                          int free_fd)
+{
+    clr_reader *reader = calloc(1, sizeof *reader);
+
+    if (reader == NULL)
+        return NULL;
+    reader->fd = fd;
+    reader->tid = 1;
+    reader->ring = ring;
+    reader->chunk_bytes = chunk_bytes;
+    reader->ring_chunks = chunks;
+    reader->free_fd = free_fd;
+    reader->buffer = ring;
+    reader->buffer_size = chunk_bytes;
+    return reader;
+}
+
 void clr_close(clr_reader *reader)
 {
-    if (reader != NULL)
+    if (reader != NULL && reader->ring == NULL)
         free(reader->buffer);
+    if (reader != NULL)
+        free(reader->bases);
     free(reader);
+}
+
+/* Ring mode: give the chunk back and wait for the next CHUNK record. */
+static int next_chunk(clr_reader *reader)
+{
+    uint64_t note;
+    size_t bytes;
+
+    if (reader->start < reader->stop) {
+        /* A record crosses the end of a chunk: the tool never does that. */
+        reader->bad_kind = CL_TAG_CHUNK;
+        return CLR_BAD_RECORD;
+    }
+    if (reader->holding) {
+        static const unsigned char token = 1;
+        ssize_t done;
+        do
+            done = write(reader->free_fd, &token, 1);
+        while (done < 0 && errno == EINTR);
+        /* A failed write means the tool is gone; the pipe shows its end. */
+        reader->holding = 0;
+        reader->start = reader->stop = 0;
+    }
+    while (reader->note_have < sizeof note) {
+        ssize_t got = read(reader->fd, reader->note + reader->note_have,
+                           sizeof note - reader->note_have);
+        if (got < 0) {
+            if (errno == EINTR)
+                return CLR_INTERRUPTED;
+            reader->error_number = errno;
+            return CLR_IO_ERROR;
+        }
+        if (got == 0) {
+            reader->trailing_bytes = reader->note_have;
+            return CLR_EOF;
+        }
+        reader->note_have += (size_t)got;
+    }
+    reader->note_have = 0;
+    memcpy(&note, reader->note, sizeof note);
+    bytes = CL_CONTROL_ARGUMENT(note);
+    if (CL_CONTROL_TAG(note) != CL_TAG_CHUNK || bytes > reader->chunk_bytes
+        || bytes % CL_RECORD_SIZE != 0) {
+        reader->bad_kind = CL_CONTROL_TAG(note);
+        /* Something that is not a tool of this version writes the pipe. */
+        return reader->header_seen ? CLR_BAD_RECORD : CLR_BAD_HEADER;
+    }
+    reader->buffer = reader->ring + reader->next_chunk * reader->chunk_bytes;
+    reader->next_chunk = (reader->next_chunk + 1) % reader->ring_chunks;
+    reader->holding = 1;
+    reader->start = 0;
+    reader->stop = bytes;
+    reader->bytes_read += bytes;
+    return -1;
 }
 
 /* Read more bytes after the buffered ones; returns a CLR_* code or -1 on success. */
@@ -40,6 +114,8 @@ static int fill(clr_reader *reader)
 {
     ssize_t got;
 
+    if (reader->ring != NULL)
+        return next_chunk(reader);
     if (reader->start > 0) {
         memmove(reader->buffer, reader->buffer + reader->start, reader->stop - reader->start);
         reader->stop -= reader->start;
@@ -147,7 +223,7 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
              uint32_t *tids, size_t capacity, size_t *count)
 {
     size_t stored = 0;
-    int status;
+    int full = 0, status;
 
     *count = 0;
     if (!reader->header_seen && (status = read_header(reader)) >= 0)
@@ -168,28 +244,43 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
                 return status;
         }
 
-        /* Expand the run of event records in the buffer without other checks. */
+        /* Expand the run of event records in the buffer without other checks.
+           A spanning access that does not fit waits for the next call. */
         next = reader->buffer + reader->start;
         available = (reader->stop - reader->start) / CL_RECORD_SIZE;
-        if (available > capacity - stored)
-            available = capacity - stored;
-        for (; available > 0; available--, next += CL_RECORD_SIZE, stored++) {
+        for (; available > 0 && stored < capacity; available--, next += CL_RECORD_SIZE) {
             memcpy(&word, next, sizeof word);
             if ((word & 1u) == 0) {
-                values[stored] = (int64_t)(word >> 2);
+                uint64_t first = CL_MEM_WORD_ADDRESS(word);
+                uint64_t last = first + CL_MEM_WORD_SIZE(word) - 1;
+                uint8_t store = (uint8_t)((word >> 1) & 1u);
+                if ((last >> CL_BLOCK_SHIFT) != (first >> CL_BLOCK_SHIFT) && stored + 2 > capacity) {
+                    full = 1;
+                    break;
+                }
+                values[stored] = (int64_t)(first >> CL_BLOCK_SHIFT);
                 kinds[stored] = CL_KIND_MEM;
-                flags[stored] = (uint8_t)((word >> 1) & 1u);
+                flags[stored] = store;
+                tids[stored++] = tid;
+                if ((last >> CL_BLOCK_SHIFT) != (first >> CL_BLOCK_SHIFT)) {
+                    values[stored] = (int64_t)(last >> CL_BLOCK_SHIFT);
+                    kinds[stored] = CL_KIND_MEM;
+                    flags[stored] = store;
+                    tids[stored++] = tid;
+                }
             } else if ((word & 0xffu) == CL_TAG_CALL) {
                 values[stored] = (int64_t)(word >> 8);
                 kinds[stored] = CL_KIND_CALL;
                 flags[stored] = 0;
+                tids[stored++] = tid;
             } else {
                 break;
             }
-            tids[stored] = tid;
         }
         reader->start = (size_t)(next - reader->buffer);
-        if (available == 0)
+        if (full)
+            break;
+        if (available == 0 || stored == capacity)
             continue;
 
         /* A control record. A thread switch only changes the thread id of the
@@ -211,5 +302,173 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
     }
     *count = stored;
     reader->events_read += stored;
+    return CLR_EVENTS;
+}
+
+/* The delta base of thread `tid` for packed events, or NULL out of memory. */
+static uint64_t *delta_base(clr_reader *reader, uint32_t tid)
+{
+    if (tid >= reader->bases_size) {
+        size_t size = (size_t)tid + 64;
+        uint64_t *bases = realloc(reader->bases, size * sizeof bases[0]);
+        if (bases == NULL)
+            return NULL;
+        memset(bases + reader->bases_size, 0, (size - reader->bases_size) * sizeof bases[0]);
+        reader->bases = bases;
+        reader->bases_size = size;
+    }
+    return reader->bases + tid;
+}
+
+/* The bytes of the prefix varint of a value of 1 to 64 significant bits. */
+static const uint8_t varint_bytes[65] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3,
+    4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 7,
+    7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9,
+};
+
+/* Append `value` as the prefix varint of the zigzag of its difference to
+   *base (see record_reader.h). Writes up to CLR_VARINT_ROOM bytes and
+   advances by the varint's length, without a branch on that length: a
+   byte-by-byte varint mispredicts about once per event here. */
+static inline uint8_t *put_delta(uint8_t *out, uint64_t value, uint64_t *base)
+{
+    uint64_t delta = value - *base;
+    uint64_t zigzag = (delta << 1) ^ (uint64_t)((int64_t)delta >> 63);
+    unsigned length = varint_bytes[64 - __builtin_clzll(zigzag | 1u)];
+
+    *base = value;
+    if (length <= 8) {
+        uint64_t coded = (zigzag << length) | ((uint64_t)1 << (length - 1));
+        memcpy(out, &coded, sizeof coded);
+    } else {
+        out[0] = 0;
+        memcpy(out + 1, &zigzag, sizeof zigzag);
+    }
+    return out + length;
+}
+
+int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *length,
+                    size_t *events, uint32_t *tid)
+{
+    uint8_t *cursor = out, *room_end;
+    size_t count = 0;
+    uint64_t *slot, base;
+    int status;
+
+    *length = *events = 0;
+    *tid = reader->tid;
+    if (capacity < 4 * CLR_VARINT_ROOM)
+        return CLR_BAD_CALL;
+    room_end = out + capacity - 2 * CLR_VARINT_ROOM; /* two events per record at most */
+    if (!reader->header_seen && (status = read_header(reader)) >= 0)
+        return status;
+
+    for (;;) {
+        const unsigned char *next, *stop;
+        uint64_t word;
+
+        if (reader->stop - reader->start < CL_RECORD_SIZE) {
+            /* Hand back what is packed before blocking for more. */
+            if (count > 0)
+                break;
+            status = require(reader, CL_RECORD_SIZE);
+            if (status >= 0)
+                return status;
+        }
+        slot = delta_base(reader, reader->tid);
+        if (slot == NULL)
+            return CLR_NO_MEMORY;
+        base = *slot;
+
+        next = reader->buffer + reader->start;
+        stop = next + (reader->stop - reader->start) / CL_RECORD_SIZE * CL_RECORD_SIZE;
+        for (; next < stop && cursor < room_end; next += CL_RECORD_SIZE) {
+            memcpy(&word, next, sizeof word);
+            if ((word & 1u) == 0) {
+                uint64_t address = CL_MEM_WORD_ADDRESS(word);
+                uint64_t block = address >> CL_BLOCK_SHIFT;
+                uint64_t last = (address + CL_MEM_WORD_SIZE(word) - 1) >> CL_BLOCK_SHIFT;
+                uint64_t store = word & CL_MEM_STORE;
+                cursor = put_delta(cursor, CLR_BLOCK_WORD(block, store), &base);
+                count += 1;
+                if (last != block) {
+                    cursor = put_delta(cursor, CLR_BLOCK_WORD(last, store), &base);
+                    count += 1;
+                }
+            } else if ((word & 0xffu) == CL_TAG_CALL) {
+                cursor = put_delta(cursor, CLR_CALL_WORD(word >> 8), &base);
+                count += 1;
+            } else {
+                break;
+            }
+        }
+        *slot = base;
+        reader->start = (size_t)(next - reader->buffer);
+        if (cursor >= room_end)
+            break;
+        if (next == stop)
+            continue;
+
+        /* A control record: the packed events all belong to one thread, and
+           a mapping or the end comes after the events before it. */
+        memcpy(&word, next, sizeof word);
+        if (CL_CONTROL_TAG(word) == CL_TAG_THREAD) {
+            if (count > 0 && CL_CONTROL_ARGUMENT(word) != reader->tid)
+                break;
+            reader->tid = CL_CONTROL_ARGUMENT(word);
+            *tid = reader->tid;
+            reader->start += CL_RECORD_SIZE;
+            continue;
+        }
+        if (count > 0)
+            break;
+        if (CL_CONTROL_TAG(word) == CL_TAG_MAP)
+            return read_map(reader, word);
+        if (CL_CONTROL_TAG(word) == CL_TAG_END)
+            return read_end(reader, word);
+        reader->bad_kind = CL_CONTROL_TAG(word);
+        return CLR_BAD_RECORD;
+    }
+    *length = (size_t)(cursor - out);
+    *events = count;
+    reader->events_read += count;
+    return CLR_EVENTS;
+}
+
+int clr_unpack(const uint8_t *data, size_t length, uint64_t *base, int64_t *values,
+               uint8_t *kinds, uint8_t *flags, size_t capacity, size_t *count,
+               size_t *consumed)
+{
+    size_t at = 0, stored = 0;
+    uint64_t value = *base;
+
+    while (stored < capacity && at < length) {
+        uint64_t zigzag = 0;
+        unsigned bytes = data[at] != 0 ? (unsigned)__builtin_ctz(data[at]) + 1 : 9;
+
+        if (at + bytes > length)
+            break; /* the varint continues in the next piece */
+        if (bytes == 9) {
+            memcpy(&zigzag, data + at + 1, sizeof zigzag);
+        } else {
+            memcpy(&zigzag, data + at, bytes); /* little-endian, the high bytes stay 0 */
+            zigzag >>= bytes;
+        }
+        at += bytes;
+        value += (zigzag >> 1) ^ (0 - (zigzag & 1u));
+        values[stored] = (int64_t)(value >> 2);
+        if (value & 1u) {
+            kinds[stored] = CL_KIND_CALL;
+            flags[stored] = 0;
+        } else {
+            kinds[stored] = CL_KIND_MEM;
+            flags[stored] = (uint8_t)((value >> 1) & 1u);
+        }
+        stored += 1;
+    }
+    *base = value;
+    *count = stored;
+    *consumed = at;
     return CLR_EVENTS;
 }

@@ -6,6 +6,7 @@ return codes into Python values and exceptions, and hands events back as numpy
 arrays, never one Python object per record.
 """
 import dataclasses
+import mmap
 import os
 
 import numpy as np
@@ -20,6 +21,9 @@ PROT_EXEC = lib.CL_PROT_EXEC
 MAP_LINK_ADDRESS = lib.CL_MAP_LINK_ADDRESS
 DEFAULT_CHUNK = 1 << 18  # events per chunk
 _BUFFER_BYTES = 4 << 20
+_PACKED_BYTES = 4 << 20
+RING_CHUNKS = 16
+RING_CHUNK_BYTES = 1 << 20
 
 
 @dataclasses.dataclass
@@ -30,6 +34,101 @@ class Events:
     kinds: np.ndarray  # (N,) uint8: KIND_CALL or KIND_MEM
     flags: np.ndarray  # (N,) uint8: FLAG_STORE for stores
     tids: np.ndarray  # (N,) uint32: the tool's thread id
+
+
+@dataclasses.dataclass
+class PackedEvents:
+    """Events of one thread in the packed form of record_reader.h (about 2 bytes each).
+
+    ``data`` is a view of the reader's buffer that the next read overwrites;
+    ``Unpacker`` turns packed bytes back into values, kinds and flags.
+    """
+
+    data: np.ndarray  # (bytes,) uint8
+    num_events: int
+    tid: int
+
+
+class Unpacker:
+    """Decode the packed events of one thread, piece by piece.
+
+    ``unpack(data)`` decodes every whole event in ``data`` and keeps a varint
+    cut at its end for the next piece, so a stream can be decoded in pieces
+    of any size.
+    """
+
+    def __init__(self, capacity=DEFAULT_CHUNK):
+        self._base = ffi.new("uint64_t *")
+        self._values = np.empty(capacity, dtype=np.int64)
+        self._kinds = np.empty(capacity, dtype=np.uint8)
+        self._flags = np.empty(capacity, dtype=np.uint8)
+        self._pointers = (ffi.from_buffer("int64_t[]", self._values),
+                          ffi.from_buffer("uint8_t[]", self._kinds),
+                          ffi.from_buffer("uint8_t[]", self._flags))
+        self._count = ffi.new("size_t *")
+        self._consumed = ffi.new("size_t *")
+        self._rest = b""
+
+    def unpack(self, data, limit=None):
+        """Yield ``(values, kinds, flags)`` chunks (views, overwritten by the next).
+
+        Stops after ``limit`` events when given.
+        """
+        data = self._rest + bytes(data) if self._rest else data
+        view = memoryview(data).cast("B")
+        pointer = ffi.from_buffer("uint8_t[]", view)
+        at = 0
+        remaining = limit
+        while at < len(view) and (remaining is None or remaining > 0):
+            capacity = len(self._values) if remaining is None else min(len(self._values), remaining)
+            status = lib.clr_unpack(pointer + at, len(view) - at, self._base, *self._pointers,
+                                    capacity, self._count, self._consumed)
+            if status != lib.CLR_EVENTS:
+                raise BackendError("a packed event spool is corrupt (a varint longer than "
+                                   "10 bytes); record the trace again")
+            count, consumed = self._count[0], self._consumed[0]
+            if count == 0:
+                break
+            at += consumed
+            if remaining is not None:
+                remaining -= count
+            yield self._values[:count], self._kinds[:count], self._flags[:count]
+        self._rest = bytes(view[at:])
+
+
+class Ring:
+    """Shared memory chunks through which a tool hands records to the reader.
+
+    The tool fills ``chunks`` chunks of ``chunk_bytes`` in a memory file in turn,
+    announcing each on the record pipe, and waits on ``free_read`` for chunks
+    that the reader gives back (see records.h, "Ring mode"). Pass ``fd`` and
+    ``free_read`` to the tool, then call ``close_tool_ends``.
+    """
+
+    def __init__(self, chunks=RING_CHUNKS, chunk_bytes=RING_CHUNK_BYTES):
+        self.chunks = chunks
+        self.chunk_bytes = chunk_bytes
+        self.fd = os.memfd_create("complearn-records")
+        try:
+            os.ftruncate(self.fd, chunks * chunk_bytes)
+            self.memory = mmap.mmap(self.fd, chunks * chunk_bytes)
+        except OSError:
+            os.close(self.fd)
+            raise
+        self.free_read, self.free_write = os.pipe()
+
+    def close_tool_ends(self):
+        """Close this process's copies of the descriptors that the tool inherited."""
+        for name in ("fd", "free_read"):
+            if getattr(self, name) is not None:
+                os.close(getattr(self, name))
+                setattr(self, name, None)
+
+    def close(self):
+        self.close_tool_ends()
+        if self.free_write is not None:
+            os.close(self.free_write)
+            self.free_write = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,16 +165,31 @@ class RecordReader:
     """Read a record stream from a file descriptor in chunks of up to ``chunk`` events.
 
     ``read()`` returns an ``Events`` chunk, a ``Mapping``, an ``End``, or ``None``
-    at the end of the stream. A signal that interrupts the blocking read returns
+    at the end of the stream; ``read_packed()`` the same with ``PackedEvents``.
+    With ``ring``, the records come through that ``Ring`` and ``fd`` carries
+    only the chunk announcements. A signal that interrupts the blocking read returns
     an empty ``Events`` chunk, so Python can run its signal handlers (Ctrl-C).
     Raises ``BackendError`` for a stream that is not a record stream or is corrupt.
     """
 
-    def __init__(self, fd, chunk=DEFAULT_CHUNK, source="the tool"):
+    def __init__(self, fd, chunk=DEFAULT_CHUNK, source="the tool", ring=None):
+        if chunk < 2:
+            raise ValueError(f"chunk {chunk}: a record reader needs room for at least 2 events")
         self.source = source
-        self._reader = ffi.gc(lib.clr_open(fd, _BUFFER_BYTES), lib.clr_close)
-        if self._reader == ffi.NULL:
+        self._ring = ring  # keeps the shared memory alive while the reader uses it
+        if ring is None:
+            reader = lib.clr_open(fd, _BUFFER_BYTES)
+        else:
+            self._ring_pointer = ffi.from_buffer("unsigned char[]", ring.memory)
+            reader = lib.clr_open_ring(fd, self._ring_pointer, ring.chunk_bytes, ring.chunks,
+                                       ring.free_write)
+        if reader == ffi.NULL:
             raise MemoryError("cannot allocate the record reader buffer")
+        self._reader = ffi.gc(reader, lib.clr_close)
+        self._tid = ffi.new("uint32_t *")
+        self._length = ffi.new("size_t *")
+        self._packed = np.empty(_PACKED_BYTES, dtype=np.uint8)
+        self._packed_pointer = ffi.from_buffer("uint8_t[]", self._packed)
         self._values = np.empty(chunk, dtype=np.int64)
         self._kinds = np.empty(chunk, dtype=np.uint8)
         self._flags = np.empty(chunk, dtype=np.uint8)
@@ -114,6 +228,22 @@ class RecordReader:
             return None
         return self._raise(status)
 
+    def read_packed(self):
+        """Like ``read``, with event records as ``PackedEvents`` instead of ``Events``."""
+        status = lib.clr_read_packed(self._reader, self._packed_pointer, len(self._packed),
+                                     self._length, self._count, self._tid)
+        if status == lib.CLR_EVENTS or status == lib.CLR_INTERRUPTED:
+            length = self._length[0] if status == lib.CLR_EVENTS else 0
+            count = self._count[0] if status == lib.CLR_EVENTS else 0
+            return PackedEvents(self._packed[:length], count, int(self._tid[0]))
+        if status == lib.CLR_MAP:
+            return self._mapping()
+        if status == lib.CLR_END:
+            return self._end()
+        if status == lib.CLR_EOF:
+            return None
+        return self._raise(status)
+
     def _mapping(self) -> Mapping:
         record = self._reader.map
         path = ffi.string(record.path, record.path_length).decode("utf-8", "surrogateescape")
@@ -130,6 +260,8 @@ class RecordReader:
         if status == lib.CLR_IO_ERROR:
             error = self._reader.error_number
             raise BackendError(f"reading records from {self.source} failed: {os.strerror(error)}")
+        if status == lib.CLR_NO_MEMORY:
+            raise MemoryError("the record reader ran out of memory")
         if status == lib.CLR_BAD_HEADER:
             raise BackendError(f"{self.source} wrote no valid record stream header; "
                                "rebuild the tool (make plugins) so it matches this complearn")

@@ -11,10 +11,13 @@
  * word distinguishes a memory record (0) from the others (1), whose low byte is a
  * tag:
  *
- *   memory    one 64-byte block touched by a load or store:
- *             word = block << 2 | CL_MEM_STORE for a store, where block =
- *             address >> 6 (CL_MEM_WORD). An access that spans two blocks
- *             gives two records.
+ *   memory    one load or store: word = address << 5 | size code << 2 |
+ *             CL_MEM_STORE for a store (CL_MEM_WORD), where the access
+ *             covers 1 << size code bytes (1 to 64, codes 0 to 6) from the
+ *             address. The reader turns it into the 64-byte blocks it touches:
+ *             one, or two for an access that spans a block boundary. A tool
+ *             that sees an access of another size writes one record per
+ *             block it touches, each with code 0 (CL_MEM_BLOCK_WORD).
  *   CALL      one executed call instruction: word = callee address << 8 |
  *             CL_TAG_CALL (CL_CALL_WORD; x86-64 user addresses fit 56 bits).
  *
@@ -31,10 +34,19 @@
  *             exit code that the tool saw (0 when it did not see one); payload
  *             = one word, the number of event records written.
  *
+ *
+ * Ring mode. When the reader shares chunks of memory with the tool, the
+ * stream above is cut into chunks that the tool fills in place (no record
+ * crosses the end of a chunk), and the pipe carries only one word per full
+ * chunk: CHUNK, with argument = the number of bytes of stream in it. Chunks
+ * are used in turn, 0, 1, ..., K-1, 0, ...; the reader gives one back by
+ * writing one byte to the tool's free-chunk pipe.
+ *
  * "Event records" are memory and CALL records; the record index of a mapping
  * is the number of event records written before its MAP record. A stream
  * that ends without an END record comes from a tool that was killed.
- * Version 1 of the stream had 16-byte records with a thread id in each.
+ * Version 1 of the stream had 16-byte records with a thread id in each;
+ * version 2 had block numbers (block << 2 | store) in memory records.
  */
 #ifndef COMPLEARN_RECORDS_H
 #define COMPLEARN_RECORDS_H
@@ -42,7 +54,7 @@
 #include <stdint.h>
 
 #define CL_STREAM_MAGIC "CLRECS\0\0"
-#define CL_STREAM_VERSION 2
+#define CL_STREAM_VERSION 3
 #define CL_RECORD_SIZE 8
 #define CL_BLOCK_SHIFT 6 /* 64-byte blocks */
 
@@ -51,11 +63,19 @@
 #define CL_TAG_THREAD 0x03u
 #define CL_TAG_MAP 0x05u
 #define CL_TAG_END 0x07u
+#define CL_TAG_CHUNK 0x09u
 
 /* Bit 1 of a memory record: the access is a store. */
 #define CL_MEM_STORE 0x02u
 
-#define CL_MEM_WORD(block, store) (((uint64_t)(block) << 2) | ((store) ? CL_MEM_STORE : 0u))
+#define CL_MEM_ADDRESS_SHIFT 5
+#define CL_MEM_MAX_SIZE_CODE 6 /* 64 bytes */
+#define CL_MEM_WORD(address, size_code, store)                                        \
+    (((uint64_t)(address) << CL_MEM_ADDRESS_SHIFT) | ((uint64_t)(size_code) << 2)      \
+     | ((store) ? CL_MEM_STORE : 0u))
+#define CL_MEM_BLOCK_WORD(block, store) CL_MEM_WORD((uint64_t)(block) << CL_BLOCK_SHIFT, 0, store)
+#define CL_MEM_WORD_ADDRESS(word) ((uint64_t)(word) >> CL_MEM_ADDRESS_SHIFT)
+#define CL_MEM_WORD_SIZE(word) ((uint64_t)1 << (((word) >> 2) & 7u))
 #define CL_CALL_WORD(target) (((uint64_t)(target) << 8) | CL_TAG_CALL)
 #define CL_CONTROL_WORD(tag, flags, payload_words, argument)                         \
     ((uint64_t)(tag) | ((uint64_t)((flags) & 0xffu) << 8)                             \

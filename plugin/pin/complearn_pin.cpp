@@ -147,9 +147,9 @@ static VOID OnAccess(ADDRINT address, UINT32 size, UINT32 store, THREADID tid)
         return;
     PIN_GetLock(&lock, tid + 1);
     ADDRINT last = address + size - 1;
-    PutEvent(CL_MEM_WORD(address >> CL_BLOCK_SHIFT, store), tid);
+    PutEvent(CL_MEM_BLOCK_WORD(address >> CL_BLOCK_SHIFT, store), tid);
     if (recording && (last >> CL_BLOCK_SHIFT) != (address >> CL_BLOCK_SHIFT))
-        PutEvent(CL_MEM_WORD(last >> CL_BLOCK_SHIFT, store), tid);
+        PutEvent(CL_MEM_BLOCK_WORD(last >> CL_BLOCK_SHIFT, store), tid);
     PIN_ReleaseLock(&lock);
 }
 

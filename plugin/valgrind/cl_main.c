@@ -13,10 +13,11 @@
  * How it works. Guest chasing is turned off, so VEX ends a superblock at
  * every call instruction with jump kind Ijk_Call. The tool adds one helper
  * call before that exit, passing the call target. Loads and stores write
- * their records with inline IR, in program order. Records go into a buffer
- * that is written to --out-fd when full and at exit. File mappings are written as
- * MAP records whether or not recording has started, because the reader needs
- * them to symbolize call targets.
+ * their records with inline IR, in program order. Records go into a chunk
+ * of memory that is written to --out-fd, or shared with the reader (ring
+ * mode, see the recording state below), when full and at exit. File
+ * mappings are written as MAP records whether or not recording has
+ * started, because the reader needs them to symbolize call targets.
  *
  * Recording starts when the superblock at the entry of the --start-at
  * function first runs. For --start-at=main in a binary without a "main"
@@ -37,6 +38,7 @@
 #include "pub_tool_machine.h"
 #include "pub_tool_options.h"
 #include "pub_tool_threadstate.h"
+#include "pub_tool_vki.h"
 #include "libvex_guest_offsets.h"
 
 #include "../common/records.h"
@@ -45,15 +47,28 @@
    declare. It moves a file descriptor above the client's limit, where the
    client cannot close it, and sets close-on-exec. */
 extern Int VG_(safe_fd)(Int oldfd);
+/* NOTE: also not in the tool headers: maps a file shared, away from the
+   client's address space. */
+extern SysRes VG_(am_shared_mmap_file_float_valgrind)(SizeT length, UInt prot, Int fd,
+                                                      Off64T offset);
 
-#define BUFFER_RECORDS 65536
+/* The buffer of pipe mode, in records. */
+#define PIPE_CHUNK_RECORDS (65536 + SPARE_RECORDS)
 /* Records past the limit that one superblock may write, see cl_instrument. */
 #define SPARE_RECORDS 1024
+/* A chunk with less room than this for events is sent. */
+#define SEND_THRESHOLD 8192
+/* The smallest ring chunk: room for the largest control record as well. */
+#define MIN_CHUNK_BYTES (64 * 1024)
 
 /* Command-line options. */
 static Bool clo_calls = True;
 static Bool clo_mem = False;
 static Int clo_out_fd = -1;
+static Int clo_ring_fd = -1;
+static Int clo_free_fd = -1;
+static Long clo_ring_chunks = 0;
+static Long clo_chunk_bytes = 0;
 static const HChar *clo_start_at = "main";
 static Long clo_skip = 0;
 static Long clo_max = 0; /* 0 = no limit */
@@ -61,31 +76,94 @@ static Long clo_max = 0; /* 0 = no limit */
 /* Recording state. Valgrind runs one guest thread at a time, so the
    helpers need no locks.
 
-   Event records go into `buffer` at `cursor`. Memory accesses write their
-   records with inline IR, without a helper call, and call buffer_full() only
-   when `cursor` reaches `limit`. buffer_full() applies the skip/max window
-   and writes the buffer out. `limit` marks where the window ends, and
-   flush_events() drops the records written past it. While not recording,
-   `limit` equals `buffer`, so every access reaches buffer_full(), which
-   drops it.
-   The spare records take what one superblock writes past the limit: the
-   second record of a spanning access, or a batch (see cl_instrument). */
+   Records go into a chunk of memory. Memory accesses write their records
+   at `cursor` with inline IR, without a helper call, and call
+   buffer_full() only when `cursor` reaches `limit`. buffer_full() applies
+   the skip/max window: the records from `committed` to `cursor` that fall
+   inside it are kept (committed moves past them), the others dropped.
+   `limit` marks where the window or the chunk's room for events ends.
+   While not recording, `limit` equals `cursor`, so every access reaches
+   buffer_full(), which drops it.
+   The SPARE_RECORDS after the limit take what one superblock writes past
+   it: the second record of a spanning access, or a batch (see
+   cl_instrument). So `chunk_end - committed` stays above SPARE_RECORDS.
+
+   Two ways out of the tool:
+   - pipe mode (--out-fd only): the chunk is a static buffer whose records
+     are written to --out-fd when it fills;
+   - ring mode (--ring-fd): the chunks are --ring-chunks slices of a shared
+     memory file that the reader maps as well. A full chunk is handed over
+     by writing one CHUNK record with its size to --out-fd, and the tool
+     moves on to the next slice. The reader gives each slice back by writing
+     one byte to --free-fd after it has read it. This saves the two copies
+     of every record through the pipe. */
 static Int out_fd = -1;
+static Int free_fd = -1;
 static Bool output_closed = False; /* True once writing failed or ended */
 static Bool recording = False;
 static Bool started = False;
 static Bool limit_reached = False;
 static Addr fallback_start = 0; /* main's address taken from __libc_start_main */
-static ULong events_seen = 0;    /* events since the start, skipped ones too */
-static ULong events_written = 0;
-static ULong buffer[BUFFER_RECORDS + SPARE_RECORDS];
-static ULong *cursor = buffer;
-static ULong *limit = buffer;
+static ULong events_seen = 0;    /* events skipped so far, up to --skip */
+static ULong events_written = 0; /* event records written */
+
+static ULong pipe_buffer[PIPE_CHUNK_RECORDS];
+/* Where a forked child or a tool whose reader is gone writes its records. */
+static ULong scratch[4 * SPARE_RECORDS];
+
+static ULong *chunk = pipe_buffer;
+static ULong *chunk_end = pipe_buffer + PIPE_CHUNK_RECORDS;
+static ULong *committed = pipe_buffer;
+static ULong *cursor = pipe_buffer;
+static ULong *limit = pipe_buffer;
 static UInt stream_tid = 1; /* thread of the events after the last THREAD record */
+
+static ULong *ring = NULL;     /* ring mode: the shared chunks */
+static ULong ring_records = 0; /* records per chunk */
+static Long ring_index = 0;    /* the chunk being filled */
+static Long free_chunks = 0;   /* chunks given back by the reader, not yet reused */
 
 /* Control records (mappings) that arrive before the output is open. */
 static UChar early[16384];
 static SizeT early_used = 0;
+
+static void set_limit(void)
+{
+    ULong room = (ULong)(chunk_end - committed) - SPARE_RECORDS;
+
+    cursor = committed;
+    if (!recording) {
+        limit = cursor;
+        return;
+    }
+    if (events_seen < (ULong)clo_skip) {
+        if ((ULong)clo_skip - events_seen < room)
+            room = (ULong)clo_skip - events_seen;
+    } else if (clo_max > 0 && (ULong)clo_max - events_written < room) {
+        room = (ULong)clo_max - events_written;
+    }
+    limit = committed + (room > 0 ? room : 1);
+}
+
+/* Stop recording for good and write what is left into the scratch area. */
+static void use_scratch(void)
+{
+    chunk = committed = scratch;
+    chunk_end = scratch + sizeof scratch / sizeof scratch[0];
+    ring = NULL;
+    recording = False;
+    set_limit();
+}
+
+static void close_output(void)
+{
+    if (out_fd >= 0)
+        VG_(close)(out_fd);
+    if (free_fd >= 0)
+        VG_(close)(free_fd);
+    out_fd = free_fd = -1;
+    output_closed = True;
+}
 
 static void write_all(const void *data, SizeT length)
 {
@@ -96,9 +174,8 @@ static void write_all(const void *data, SizeT length)
         if (done <= 0) {
             /* The reader is gone: stop writing, keep the program running. */
             VG_(umsg)("complearn: writing records failed; recording stops\n");
-            out_fd = -1;
-            output_closed = True;
-            recording = False;
+            close_output();
+            use_scratch();
             return;
         }
         bytes += done;
@@ -106,49 +183,100 @@ static void write_all(const void *data, SizeT length)
     }
 }
 
-static void set_limit(void)
+/* Block until the reader gives at least one chunk back. */
+static void wait_for_free_chunk(void)
 {
-    ULong room = BUFFER_RECORDS;
+    UChar tokens[64];
+    Int got = free_fd >= 0 ? VG_(read)(free_fd, tokens, sizeof tokens) : -1;
 
-    if (!recording) {
-        limit = buffer;
+    if (got <= 0) {
+        VG_(umsg)("complearn: the record reader stopped; recording stops\n");
+        close_output();
+        use_scratch();
         return;
     }
-    if (events_seen < (ULong)clo_skip) {
-        if ((ULong)clo_skip - events_seen < room)
-            room = (ULong)clo_skip - events_seen;
-    } else if (clo_max > 0 && (ULong)clo_max - events_written < room) {
-        room = (ULong)clo_max - events_written;
-    }
-    limit = buffer + (room > 0 ? room : 1);
+    free_chunks += got;
 }
 
-/* Write out the buffered events that fall inside the skip/max window. */
+/* Hand the committed records of the chunk to the reader and start an empty one.
+   Call with no records pending (cursor == committed). */
+static void send_chunk(void)
+{
+    SizeT bytes = (SizeT)(committed - chunk) * sizeof chunk[0];
+
+    if (bytes > 0 && out_fd >= 0) {
+        if (ring == NULL) {
+            write_all(chunk, bytes);
+        } else {
+            ULong note = CL_CONTROL_WORD(CL_TAG_CHUNK, 0, 0, bytes);
+            write_all(&note, sizeof note);
+            if (ring != NULL && free_chunks == 0)
+                wait_for_free_chunk();
+            if (ring != NULL) {
+                free_chunks -= 1;
+                ring_index = (ring_index + 1) % clo_ring_chunks;
+                chunk = ring + (ULong)ring_index * ring_records;
+                chunk_end = chunk + ring_records;
+            }
+        }
+    }
+    committed = chunk;
+    set_limit();
+}
+
+/* The number of events that a record stands for: two for an access that
+   spans a block boundary, else one. */
+static ULong record_events(ULong record)
+{
+    Addr first, last;
+
+    if ((record & 1u) != 0)
+        return 1; /* a call */
+    first = CL_MEM_WORD_ADDRESS(record);
+    last = first + CL_MEM_WORD_SIZE(record) - 1;
+    return (first >> CL_BLOCK_SHIFT) == (last >> CL_BLOCK_SHIFT) ? 1 : 2;
+}
+
+/* Keep the buffered records that fall inside the skip/max window. The skip
+   counts events (blocks), the limit counts records, so a recording may end
+   with one event more than --max; the reader cuts it. */
 static void flush_events(void)
 {
-    ULong pending = (ULong)(cursor - buffer);
+    ULong pending = (ULong)(cursor - committed);
     ULong dropped = 0, kept;
 
-    cursor = buffer;
     if (!recording || pending == 0) {
         set_limit();
         return;
     }
-    if (events_seen < (ULong)clo_skip) {
-        dropped = (ULong)clo_skip - events_seen;
-        if (dropped > pending)
-            dropped = pending;
+    /* Skip whole records; an access that spans the end of the skip keeps
+       the block after it. */
+    while (dropped < pending && events_seen < (ULong)clo_skip) {
+        ULong *record = committed + dropped;
+        ULong events = record_events(*record);
+        if (events_seen + events > (ULong)clo_skip) {
+            Addr last = CL_MEM_WORD_ADDRESS(*record) + CL_MEM_WORD_SIZE(*record) - 1;
+            *record = CL_MEM_BLOCK_WORD(last >> CL_BLOCK_SHIFT, (*record & CL_MEM_STORE) != 0);
+            events_seen = (ULong)clo_skip;
+            break;
+        }
+        events_seen += events;
+        dropped += 1;
     }
-    events_seen += pending;
     kept = pending - dropped;
     if (clo_max > 0 && events_written + kept >= (ULong)clo_max) {
         kept = (ULong)clo_max - events_written;
         recording = False;
         limit_reached = True;
     }
-    write_all(buffer + dropped, (SizeT)kept * sizeof buffer[0]);
+    if (dropped > 0 && kept > 0)
+        VG_(memmove)(committed, committed + dropped, (SizeT)kept * sizeof committed[0]);
+    committed += kept;
     events_written += kept;
-    set_limit();
+    if ((ULong)(chunk_end - committed) < SPARE_RECORDS + SEND_THRESHOLD)
+        send_chunk();
+    else
+        set_limit();
 }
 
 static void buffer_full(void)
@@ -156,27 +284,46 @@ static void buffer_full(void)
     flush_events();
 }
 
-/* Write a control record (its header word, then `length` bytes of payload
-   padded to whole words); events before it go out first. */
-static void put_control(ULong header, const void *payload, SizeT length)
+/* Append `length` bytes as whole records, the last one padded with NUL
+   bytes; events before them are kept first. */
+static void put_words(const void *data, SizeT length)
 {
-    static const UChar zeros[CL_RECORD_SIZE];
-    SizeT padding = (CL_RECORD_SIZE - length % CL_RECORD_SIZE) % CL_RECORD_SIZE;
+    SizeT words = (length + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE;
 
     flush_events();
-    if (out_fd < 0 && !output_closed) {
-        SizeT total = sizeof header + length + padding;
-        if (early_used + total <= sizeof early) {
-            VG_(memcpy)(early + early_used, &header, sizeof header);
-            VG_(memcpy)(early + early_used + sizeof header, payload, length);
-            VG_(memset)(early + early_used + sizeof header + length, 0, padding);
-            early_used += total;
+    if ((ULong)(chunk_end - committed) < words + SPARE_RECORDS + 1)
+        send_chunk();
+    if (output_closed)
+        return;
+    if (words > 0)
+        committed[words - 1] = 0;
+    VG_(memcpy)(committed, data, length);
+    committed += words;
+    set_limit();
+}
+
+/* Write a control record: its header word, then `length` bytes of payload
+   padded to whole words. */
+static void put_control(ULong header, const void *payload, SizeT length)
+{
+    static UChar record[CL_RECORD_SIZE * (1 + CL_MAP_PAYLOAD_WORDS) + CL_PATH_MAX];
+    SizeT total = sizeof header + length;
+    SizeT padded = (total + CL_RECORD_SIZE - 1) / CL_RECORD_SIZE * CL_RECORD_SIZE;
+
+    if (output_closed || total > sizeof record)
+        return;
+    VG_(memcpy)(record, &header, sizeof header);
+    VG_(memcpy)(record + sizeof header, payload, length);
+    if (out_fd < 0) {
+        /* Before the output is open: keep it for cl_post_clo_init. */
+        if (early_used + padded <= sizeof early) {
+            VG_(memset)(early + early_used, 0, padded);
+            VG_(memcpy)(early + early_used, record, total);
+            early_used += padded;
         }
         return;
     }
-    write_all(&header, sizeof header);
-    write_all(payload, length);
-    write_all(zeros, padding);
+    put_words(record, total);
 }
 
 static inline void put_event(ULong word)
@@ -194,18 +341,33 @@ static VG_REGPARM(1) void on_call(Addr target)
         put_event(CL_CALL_WORD(target));
 }
 
-/* Guarded accesses (rare on amd64) go through this helper, not inline IR.
-   size_store = access size in bytes << 1 | 1 for a store. */
+/* The size code of records.h for an access of `size` bytes, or -1 when
+   the size is not a power of two from 1 to 64. */
+static Int size_code(Int size)
+{
+    for (Int code = 0; code <= CL_MEM_MAX_SIZE_CODE; code++)
+        if (size == 1 << code)
+            return code;
+    return -1;
+}
+
+/* Guarded accesses (rare on amd64) and accesses of other sizes go through
+   this helper, not inline IR. size_store = size in bytes << 1 | 1 for a store. */
 static VG_REGPARM(2) void on_access(Addr address, UWord size_store)
 {
-    Addr last = address + (size_store >> 1) - 1;
+    SizeT size = size_store >> 1;
     Bool store = (size_store & 1) != 0;
+    Int code = size <= 64 ? size_code((Int)size) : -1;
 
-    if (!recording)
+    if (!recording || size == 0)
         return;
-    put_event(CL_MEM_WORD(address >> CL_BLOCK_SHIFT, store));
-    if (recording && (last >> CL_BLOCK_SHIFT) != (address >> CL_BLOCK_SHIFT))
-        put_event(CL_MEM_WORD(last >> CL_BLOCK_SHIFT, store));
+    if (code >= 0) {
+        put_event(CL_MEM_WORD(address, code, store));
+        return;
+    }
+    for (Addr block = address >> CL_BLOCK_SHIFT; recording && block <= (address + size - 1) >> CL_BLOCK_SHIFT;
+         block++)
+        put_event(CL_MEM_BLOCK_WORD(block, store));
 }
 
 static VG_REGPARM(1) void on_start(Addr entry)
@@ -287,16 +449,17 @@ static void before_fork(ThreadId tid)
 
 static void in_fork_child(ThreadId tid)
 {
-    /* The child runs untraced. Closing its copy of the pipe lets the
-       reader see the end of the stream when the parent exits. */
-    cursor = buffer;
-    recording = False;
+    /* The child runs untraced. Closing its copies of the pipes lets the
+       reader see the end of the stream when the parent exits, and the
+       scratch area keeps it out of the chunks it shares with the parent. */
     started = True;
-    set_limit();
     if (out_fd >= 0)
         VG_(close)(out_fd);
-    out_fd = -1;
+    if (free_fd >= 0)
+        VG_(close)(free_fd);
+    out_fd = free_fd = -1;
     output_closed = True;
+    use_scratch();
 }
 
 /* ---- instrumentation ---- */
@@ -343,53 +506,32 @@ static void store64(IRSB *out, IRExpr *address, IRTemp value)
     addStmtToIRSB(out, IRStmt_Store(Iend_LE, address, IRExpr_RdTmp(value)));
 }
 
-/* The memory record of the block holding `address`, CL_MEM_WORD in IR:
-   (address >> 6) << 2 is (address >> 4) with the two low bits cleared. */
-static IRTemp mem_word(IRSB *out, IRExpr *address, Bool store)
+/* Store the record of one access (CL_MEM_WORD) at `at` and return the
+   cursor after it. The reader works out the blocks, so the tool spends two
+   operations and a store per access. */
+static IRTemp add_access_record(IRSB *out, IRTemp at, IRExpr *address, Int code, Bool store)
 {
-    IRTemp shifted = assign(out, Ity_I64, IRExpr_Binop(Iop_Shr64, address,
-                                                       IRExpr_Const(IRConst_U8(CL_BLOCK_SHIFT - 2))));
-    IRTemp block = assign(out, Ity_I64, IRExpr_Binop(Iop_And64, IRExpr_RdTmp(shifted),
-                                                     word(~(ULong)3)));
+    IRTemp shifted, record;
 
-    if (!store)
-        return block;
-    return assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(block), word(CL_MEM_STORE)));
-}
-
-/* Store the records of one access at `at`: the first block's, then the last
-   block's, and return the cursor after them: one record further, or two
-   when the access spans two blocks. */
-static IRTemp add_access_records(IRSB *out, IRTemp at, IRExpr *address, Int size, Bool store)
-{
-    IRTemp first, last_address, last, spans, spans64, step;
-
-    first = mem_word(out, address, store);
-    last_address = assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, address, word(size - 1)));
-    last = mem_word(out, IRExpr_RdTmp(last_address), store);
-
-    store64(out, IRExpr_RdTmp(at), first);
-    store64(out, IRExpr_RdTmp(add64(out, at, CL_RECORD_SIZE)), last);
-
-    spans = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpNE64, IRExpr_RdTmp(first), IRExpr_RdTmp(last)));
-    spans64 = assign(out, Ity_I64, IRExpr_Unop(Iop_1Uto64, IRExpr_RdTmp(spans)));
-    step = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, IRExpr_RdTmp(spans64),
-                                             IRExpr_Const(IRConst_U8(3))));
-    return assign(out, Ity_I64, IRExpr_Binop(Iop_Add64, IRExpr_RdTmp(add64(out, at, CL_RECORD_SIZE)),
-                                             IRExpr_RdTmp(step)));
+    shifted = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, address,
+                                                IRExpr_Const(IRConst_U8(CL_MEM_ADDRESS_SHIFT))));
+    record = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(shifted),
+                                               word(CL_MEM_WORD(0, code, store))));
+    store64(out, IRExpr_RdTmp(at), record);
+    return add64(out, at, CL_RECORD_SIZE);
 }
 
 /* Write the records of one access with inline IR and advance cursor. */
-static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
+static void add_inline_access(IRSB *out, IRExpr *address, Int code, Bool store)
 {
     IRTemp at, next, end, full;
     IRDirty *flush;
 
     at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
-    next = add_access_records(out, at, address, size, store);
+    next = add_access_record(out, at, address, code, store);
     store64(out, word((ULong)(HWord)&cursor), next);
 
-    /* Past the limit: let buffer_full() write or drop the buffer. */
+    /* Past the limit: let buffer_full() keep or drop the records. */
     end = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&limit)));
     full = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpLE64U, IRExpr_RdTmp(end), IRExpr_RdTmp(next)));
     flush = unsafeIRDirty_0_N(0, "buffer_full", VG_(fnptr_to_fnentry)(buffer_full), mkIRExprVec_0());
@@ -400,9 +542,9 @@ static void add_inline_access(IRSB *out, IRExpr *address, Int size, Bool store)
     addStmtToIRSB(out, IRStmt_Dirty(flush));
 }
 
-/* Superblock batches. A superblock with at most SPARE_RECORDS / 2 inline
-   accesses checks once, at its start, that the buffer has room for two
-   records per access, and calls buffer_full() when it has not. It keeps the
+/* Superblock batches. A superblock with at most SPARE_RECORDS inline
+   accesses checks once, at its start, that the buffer has room for one
+   record per access, and calls buffer_full() when it has not. It keeps the
    cursor in an IR temporary and stores it back before each side exit, each
    helper call and its end. This saves a load, a store and a limit check per
    access.
@@ -433,11 +575,11 @@ static void begin_batch(IRSB *out, Int accesses)
     IRDirty *flush;
 
     batch_cursor = IRTemp_INVALID;
-    if (accesses == 0 || 2 * accesses > SPARE_RECORDS)
+    if (accesses == 0 || accesses > SPARE_RECORDS)
         return;
     at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
     end = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&limit)));
-    need = add64(out, at, (ULong)accesses * 2 * sizeof buffer[0]);
+    need = add64(out, at, (ULong)accesses * sizeof(ULong));
     full = assign(out, Ity_I1, IRExpr_Binop(Iop_CmpLT64U, IRExpr_RdTmp(end), IRExpr_RdTmp(need)));
     flush = unsafeIRDirty_0_N(0, "buffer_full", VG_(fnptr_to_fnentry)(buffer_full), mkIRExprVec_0());
     flush->guard = IRExpr_RdTmp(full);
@@ -462,21 +604,17 @@ static void reload_batch_cursor(IRSB *out)
                               IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
 }
 
-static void add_batched_access(IRSB *out, IRExpr *address, Int size, Bool store)
-{
-    batch_cursor = add_access_records(out, batch_cursor, address, size, store);
-}
-
 static void add_access(IRSB *out, IRExpr *address, Int size, Bool store, IRExpr *guard)
 {
     IRExpr **args;
+    Int code = size_code(size);
 
-    if (guard == NULL && batch_cursor != IRTemp_INVALID) {
-        add_batched_access(out, address, size, store);
+    if (guard == NULL && code >= 0 && batch_cursor != IRTemp_INVALID) {
+        batch_cursor = add_access_record(out, batch_cursor, address, code, store);
         return;
     }
-    if (guard == NULL) {
-        add_inline_access(out, address, size, store);
+    if (guard == NULL && code >= 0) {
+        add_inline_access(out, address, code, store);
         return;
     }
     save_batch_cursor(out);
@@ -606,6 +744,10 @@ static Bool cl_process_option(const HChar *arg)
     if VG_BOOL_CLO(arg, "--calls", clo_calls) {}
     else if VG_BOOL_CLO(arg, "--mem", clo_mem) {}
     else if VG_INT_CLO(arg, "--out-fd", clo_out_fd) {}
+    else if VG_INT_CLO(arg, "--ring-fd", clo_ring_fd) {}
+    else if VG_INT_CLO(arg, "--free-fd", clo_free_fd) {}
+    else if VG_INT_CLO(arg, "--ring-chunks", clo_ring_chunks) {}
+    else if VG_INT_CLO(arg, "--chunk-bytes", clo_chunk_bytes) {}
     else if VG_STR_CLO(arg, "--start-at", clo_start_at) {}
     else if VG_INT_CLO(arg, "--skip", clo_skip) {}
     else if VG_INT_CLO(arg, "--max", clo_max) {}
@@ -618,6 +760,11 @@ static void cl_print_usage(void)
 {
     VG_(printf)(
         "    --out-fd=N             write records to file descriptor N [required]\n"
+        "    --ring-fd=N            put records in the shared memory file N, in chunks,\n"
+        "                           and only announce each chunk on --out-fd [no]\n"
+        "    --free-fd=N            read one byte per chunk the reader gives back\n"
+        "    --ring-chunks=N        number of chunks in the --ring-fd file\n"
+        "    --chunk-bytes=N        bytes per chunk, a multiple of 8 [ring mode]\n"
         "    --calls=yes|no         record call targets [yes]\n"
         "    --mem=yes|no           record 64-byte blocks of loads and stores [no]\n"
         "    --start-at=SYMBOL      start recording at entry to SYMBOL; '' = at once [main]\n"
@@ -630,6 +777,32 @@ static void cl_print_debug_usage(void)
     VG_(printf)("    (none)\n");
 }
 
+/* Map the shared chunks of ring mode; exits with a message when it cannot. */
+static void open_ring(void)
+{
+    SizeT length;
+    SysRes mapped;
+
+    if (clo_free_fd < 0 || clo_ring_chunks < 2 || clo_chunk_bytes < MIN_CHUNK_BYTES
+        || clo_chunk_bytes % CL_RECORD_SIZE != 0)
+        VG_(fmsg_bad_option)("--ring-fd",
+                             "ring mode needs --free-fd, --ring-chunks of 2 or more and "
+                             "--chunk-bytes of at least 65536, a multiple of 8\n");
+    length = (SizeT)clo_ring_chunks * (SizeT)clo_chunk_bytes;
+    mapped = VG_(am_shared_mmap_file_float_valgrind)(length, VKI_PROT_READ | VKI_PROT_WRITE,
+                                                      clo_ring_fd, 0);
+    if (sr_isError(mapped))
+        VG_(fmsg_bad_option)("--ring-fd", "mapping the shared record file failed\n");
+    VG_(close)(clo_ring_fd); /* the mapping stays */
+    free_fd = VG_(safe_fd)(clo_free_fd);
+    ring = (ULong *)sr_Res(mapped);
+    ring_records = (ULong)clo_chunk_bytes / CL_RECORD_SIZE;
+    ring_index = 0;
+    free_chunks = clo_ring_chunks - 1;
+    chunk = committed = ring;
+    chunk_end = ring + ring_records;
+}
+
 static void cl_post_clo_init(void)
 {
     struct cl_stream_header header;
@@ -639,6 +812,8 @@ static void cl_post_clo_init(void)
     if (clo_skip < 0 || clo_max < 0)
         VG_(fmsg_bad_option)("--skip/--max", "counts must be 0 or more\n");
     out_fd = VG_(safe_fd)(clo_out_fd);
+    if (clo_ring_fd >= 0)
+        open_ring();
 
     /* Every call must end a superblock, see the file comment. */
     VG_(clo_vex_control).guest_chase = False;
@@ -650,8 +825,8 @@ static void cl_post_clo_init(void)
     VG_(memcpy)(header.magic, CL_STREAM_MAGIC, sizeof header.magic);
     header.version = CL_STREAM_VERSION;
     header.record_size = CL_RECORD_SIZE;
-    write_all(&header, sizeof header);
-    write_all(early, early_used); /* mappings recorded before the output was open */
+    put_words(&header, sizeof header);
+    put_words(early, early_used); /* mappings recorded before the output was open */
     early_used = 0;
     set_limit();
 }
@@ -659,13 +834,13 @@ static void cl_post_clo_init(void)
 static void cl_fini(Int exit_code)
 {
     UInt flags = CL_END_EXIT | (started ? CL_END_STARTED : 0) | (limit_reached ? CL_END_MAX : 0);
-    ULong events = events_written;
+    ULong events;
 
+    flush_events();
+    events = events_written;
     put_control(CL_CONTROL_WORD(CL_TAG_END, flags, 1, (UInt)exit_code), &events, sizeof events);
-    if (out_fd >= 0)
-        VG_(close)(out_fd);
-    out_fd = -1;
-    output_closed = True;
+    send_chunk();
+    close_output();
 }
 
 static void cl_pre_clo_init(void)

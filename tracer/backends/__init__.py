@@ -29,13 +29,18 @@ class Backend:
     """Interface of an instrumentation backend."""
 
     name = ""
+    supports_ring = False  # the tool can hand records over in shared memory
 
     def prepare(self):
         """Find or build the tool; raise ``BackendError`` with the fix when impossible."""
         raise NotImplementedError
 
-    def command(self, argv, out_fd, options):
-        """Return ``(argv, env)`` that run ``argv`` under the tool writing to ``out_fd``."""
+    def command(self, argv, out_fd, options, ring=None):
+        """Return ``(argv, env)`` that run ``argv`` under the tool writing to ``out_fd``.
+
+        With a ``tracer.records.Ring`` (only when ``supports_ring``), the records go
+        through it and ``out_fd`` carries the chunk announcements.
+        """
         raise NotImplementedError
 
 

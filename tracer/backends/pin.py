@@ -36,7 +36,7 @@ class PinBackend(Backend):
         if not os.path.isfile(self.tool_path):
             self._build()
 
-    def command(self, argv, out_fd, options):
+    def command(self, argv, out_fd, options, ring=None):
         command = [os.path.join(self.pin_root, "pin"), "-t", self.tool_path,
                    "-out_fd", str(out_fd), "-calls", str(int(options.calls)),
                    "-mem", str(int(options.mem)), "-start_at", options.start_at,

@@ -17,6 +17,7 @@ PLATFORM = "amd64-linux"
 
 class ValgrindBackend(Backend):
     name = "valgrind"
+    supports_ring = True
 
     def __init__(self):
         self.valgrind = None
@@ -30,9 +31,13 @@ class ValgrindBackend(Backend):
             raise BackendError(f"the Valgrind tool {self._tool_path()} is missing after the build; "
                                "run 'make plugins' and check its output")
 
-    def command(self, argv, out_fd, options):
+    def command(self, argv, out_fd, options, ring=None):
         yes_no = {True: "yes", False: "no"}
-        command = [self.valgrind, "-q", f"--tool={TOOL}", f"--out-fd={out_fd}",
+        channel = []
+        if ring is not None:
+            channel = [f"--ring-fd={ring.fd}", f"--free-fd={ring.free_read}",
+                       f"--ring-chunks={ring.chunks}", f"--chunk-bytes={ring.chunk_bytes}"]
+        command = [self.valgrind, "-q", f"--tool={TOOL}", f"--out-fd={out_fd}", *channel,
                    f"--calls={yes_no[options.calls]}", f"--mem={yes_no[options.mem]}",
                    f"--start-at={options.start_at}", f"--skip={options.skip}",
                    f"--max={options.max}", *argv]
