@@ -101,7 +101,7 @@ class _BothCollector:
         pass
 
     def add_packed(self, events):
-        self.spools.append_packed(events.data, events.num_events, events.tid)
+        self.spools.append_packed(events.buffer, events.length, events.num_events, events.tid)
 
     @property
     def num_events(self):

@@ -184,12 +184,15 @@ class MemCollector:
         self.mappings.append(mapping)
 
     def add_packed(self, events):
-        """Add ``tracer.records.PackedEvents``; memory traces run the tool without calls."""
+        """Add ``tracer.records.PackedEvents`` packed into a buffer of ``spools.take_buffer``.
+
+        Memory traces run the tool without calls, so every event is a memory event.
+        """
         count = events.num_events
         if self.window.max_events is not None:
             window = self.window.cut(count)
             count = window.stop - window.start  # the tool applied the skip, so start is 0
-        self.spools.append_packed(events.data, count, events.tid)
+        self.spools.append_packed(events.buffer, events.length, count, events.tid)
 
     @property
     def num_events(self):

@@ -203,7 +203,13 @@ class _Run:
         packed = hasattr(self.collector, "add_packed")
         try:
             while True:
-                item = reader.read_packed() if packed else reader.read()
+                if packed:
+                    buffer = self.collector.spools.take_buffer()
+                    item = reader.read_packed(buffer)
+                    if not isinstance(item, PackedEvents):
+                        self.collector.spools.append_packed(buffer, 0, 0, 0)  # unused
+                else:
+                    item = reader.read()
                 if item is None:
                     return
                 if isinstance(item, (Events, PackedEvents)):

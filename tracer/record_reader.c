@@ -8,10 +8,30 @@
 
 #include "records.h"
 
+/* spanning[(word >> 2) & 511] tells whether the access of a memory record
+   (offset in its block in bits 3-8 of the index, size code in bits 0-2)
+   spans two blocks; code 7 is not used and reads as 64 bytes. */
+static uint8_t spanning[512];
+
+static void fill_spanning(void)
+{
+    for (unsigned index = 0; index < 512; index++) {
+        unsigned code = index & 7u, offset = index >> 3;
+        unsigned size = 1u << (code == 7 ? 6 : code);
+        spanning[index] = offset + size > 64;
+    }
+}
+
+static inline int spans_blocks(uint64_t word)
+{
+    return spanning[(word >> 2) & 511u];
+}
+
 clr_reader *clr_open(int fd, size_t buffer_size)
 {
     clr_reader *reader = calloc(1, sizeof *reader);
 
+    fill_spanning();
     if (reader == NULL)
         return NULL;
     /* A mapping and its path must fit in the buffer at once. */
@@ -33,6 +53,7 @@ clr_reader *clr_open_ring(int fd, unsigned char *ring, size_t chunk_bytes, size_
 {
     clr_reader *reader = calloc(1, sizeof *reader);
 
+    fill_spanning();
     if (reader == NULL)
         return NULL;
     reader->fd = fd;
@@ -251,19 +272,19 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
         for (; available > 0 && stored < capacity; available--, next += CL_RECORD_SIZE) {
             memcpy(&word, next, sizeof word);
             if ((word & 1u) == 0) {
-                uint64_t first = CL_MEM_WORD_ADDRESS(word);
-                uint64_t last = first + CL_MEM_WORD_SIZE(word) - 1;
+                uint64_t block = CL_MEM_WORD_ADDRESS(word) >> CL_BLOCK_SHIFT;
                 uint8_t store = (uint8_t)((word >> 1) & 1u);
-                if ((last >> CL_BLOCK_SHIFT) != (first >> CL_BLOCK_SHIFT) && stored + 2 > capacity) {
+                int spans = spans_blocks(word);
+                if (spans && stored + 2 > capacity) {
                     full = 1;
                     break;
                 }
-                values[stored] = (int64_t)(first >> CL_BLOCK_SHIFT);
+                values[stored] = (int64_t)block;
                 kinds[stored] = CL_KIND_MEM;
                 flags[stored] = store;
                 tids[stored++] = tid;
-                if ((last >> CL_BLOCK_SHIFT) != (first >> CL_BLOCK_SHIFT)) {
-                    values[stored] = (int64_t)(last >> CL_BLOCK_SHIFT);
+                if (spans) {
+                    values[stored] = (int64_t)(block + 1);
                     kinds[stored] = CL_KIND_MEM;
                     flags[stored] = store;
                     tids[stored++] = tid;
@@ -348,6 +369,9 @@ static inline uint8_t *put_delta(uint8_t *out, uint64_t value, uint64_t *base)
     return out + length;
 }
 
+/* The most bytes one record adds to packed events: two 9-byte varints. */
+#define PACKED_RECORD_MAX 18
+
 int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *length,
                     size_t *events, uint32_t *tid)
 {
@@ -369,10 +393,12 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
         uint64_t word;
 
         if (reader->stop - reader->start < CL_RECORD_SIZE) {
-            /* Hand back what is packed before blocking for more. */
-            if (count > 0)
-                break;
+            /* Wait for more records with the packed ones held: the fewer the
+               returns, the less Python runs per event. The end of the
+               stream, a signal or an error hands them back first. */
             status = require(reader, CL_RECORD_SIZE);
+            if (status >= 0 && count > 0)
+                break;
             if (status >= 0)
                 return status;
         }
@@ -381,19 +407,21 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
             return CLR_NO_MEMORY;
         base = *slot;
 
+        /* Only as many records as surely fit: the loop checks no room. */
         next = reader->buffer + reader->start;
         stop = next + (reader->stop - reader->start) / CL_RECORD_SIZE * CL_RECORD_SIZE;
-        for (; next < stop && cursor < room_end; next += CL_RECORD_SIZE) {
+        if ((size_t)(stop - next) / CL_RECORD_SIZE > (size_t)(room_end - cursor) / PACKED_RECORD_MAX)
+            stop = next + (size_t)(room_end - cursor) / PACKED_RECORD_MAX * CL_RECORD_SIZE;
+        for (; next < stop; next += CL_RECORD_SIZE) {
             memcpy(&word, next, sizeof word);
             if ((word & 1u) == 0) {
-                uint64_t address = CL_MEM_WORD_ADDRESS(word);
-                uint64_t block = address >> CL_BLOCK_SHIFT;
-                uint64_t last = (address + CL_MEM_WORD_SIZE(word) - 1) >> CL_BLOCK_SHIFT;
-                uint64_t store = word & CL_MEM_STORE;
-                cursor = put_delta(cursor, CLR_BLOCK_WORD(block, store), &base);
+                /* CLR_BLOCK_WORD of the record's block, from the record itself. */
+                uint64_t value = ((word >> (CL_MEM_ADDRESS_SHIFT + CL_BLOCK_SHIFT)) << 2)
+                               | (word & CL_MEM_STORE);
+                cursor = put_delta(cursor, value, &base);
                 count += 1;
-                if (last != block) {
-                    cursor = put_delta(cursor, CLR_BLOCK_WORD(last, store), &base);
+                if (spans_blocks(word)) {
+                    cursor = put_delta(cursor, value + 4, &base); /* the next block */
                     count += 1;
                 }
             } else if ((word & 0xffu) == CL_TAG_CALL) {
@@ -405,7 +433,7 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
         }
         *slot = base;
         reader->start = (size_t)(next - reader->buffer);
-        if (cursor >= room_end)
+        if ((size_t)(room_end - cursor) < PACKED_RECORD_MAX)
             break;
         if (next == stop)
             continue;

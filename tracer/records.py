@@ -22,7 +22,7 @@ MAP_LINK_ADDRESS = lib.CL_MAP_LINK_ADDRESS
 DEFAULT_CHUNK = 1 << 18  # events per chunk
 _BUFFER_BYTES = 4 << 20
 _PACKED_BYTES = 4 << 20
-RING_CHUNKS = 16
+RING_CHUNKS = 64
 RING_CHUNK_BYTES = 1 << 20
 
 
@@ -40,13 +40,19 @@ class Events:
 class PackedEvents:
     """Events of one thread in the packed form of record_reader.h (about 2 bytes each).
 
-    ``data`` is a view of the reader's buffer that the next read overwrites;
-    ``Unpacker`` turns packed bytes back into values, kinds and flags.
+    ``buffer[:length]`` holds them: the array passed to ``read_packed``, or the
+    reader's own, which the next read overwrites. ``Unpacker`` turns packed
+    bytes back into values, kinds and flags.
     """
 
-    data: np.ndarray  # (bytes,) uint8
+    buffer: np.ndarray  # uint8
+    length: int
     num_events: int
     tid: int
+
+    @property
+    def data(self):
+        return self.buffer[:self.length]
 
 
 class Unpacker:
@@ -228,14 +234,22 @@ class RecordReader:
             return None
         return self._raise(status)
 
-    def read_packed(self):
-        """Like ``read``, with event records as ``PackedEvents`` instead of ``Events``."""
-        status = lib.clr_read_packed(self._reader, self._packed_pointer, len(self._packed),
-                                     self._length, self._count, self._tid)
+    def read_packed(self, buffer=None):
+        """Like ``read``, with event records as ``PackedEvents`` instead of ``Events``.
+
+        The events are packed into ``buffer`` (a uint8 array of at least 64 bytes)
+        when given, else into the reader's own buffer.
+        """
+        if buffer is None:
+            buffer, pointer = self._packed, self._packed_pointer
+        else:
+            pointer = ffi.from_buffer("uint8_t[]", buffer)
+        status = lib.clr_read_packed(self._reader, pointer, len(buffer), self._length,
+                                     self._count, self._tid)
         if status == lib.CLR_EVENTS or status == lib.CLR_INTERRUPTED:
             length = self._length[0] if status == lib.CLR_EVENTS else 0
             count = self._count[0] if status == lib.CLR_EVENTS else 0
-            return PackedEvents(self._packed[:length], count, int(self._tid[0]))
+            return PackedEvents(buffer, length, count, int(self._tid[0]))
         if status == lib.CLR_MAP:
             return self._mapping()
         if status == lib.CLR_END:
@@ -260,6 +274,8 @@ class RecordReader:
         if status == lib.CLR_IO_ERROR:
             error = self._reader.error_number
             raise BackendError(f"reading records from {self.source} failed: {os.strerror(error)}")
+        if status == lib.CLR_BAD_CALL:
+            raise ValueError("the buffer for packed events is smaller than 64 bytes")
         if status == lib.CLR_NO_MEMORY:
             raise MemoryError("the record reader ran out of memory")
         if status == lib.CLR_BAD_HEADER:

@@ -56,21 +56,34 @@ class _Background:
 
     zstd and file writes release the GIL, so this runs beside the thread that
     reads records, on a core that the traced program leaves idle while it
-    waits for the reader. An error in the thread is raised by the next
-    ``put`` or by ``close``.
+    waits for the reader. Pieces travel in a fixed pool of buffers, so
+    nothing is copied or allocated per piece. An error in the thread is
+    raised by the next ``take_buffer`` or by ``close``.
     """
 
-    _QUEUE_PIECES = 8
+    BUFFERS = 32
+    BUFFER_BYTES = 2 << 20
 
     def __init__(self):
-        self._queue = queue.Queue(maxsize=self._QUEUE_PIECES)
+        self._queue = queue.Queue()
+        self._free = queue.Queue()
+        for _ in range(self.BUFFERS):
+            self._free.put(np.empty(self.BUFFER_BYTES, dtype=np.uint8))
         self._error = None
         self._thread = threading.Thread(target=self._run, name="complearn-spool", daemon=True)
         self._thread.start()
 
-    def put(self, stream, data):
+    def take_buffer(self):
+        """Return a free buffer; blocks while all are queued (the writer is behind)."""
         self._raise_error()
-        self._queue.put((stream, data))
+        return self._free.get()
+
+    def give_back(self, buffer):
+        self._free.put(buffer)
+
+    def put(self, stream, buffer, length):
+        """Write ``buffer[:length]`` to ``stream`` in the background, then free the buffer."""
+        self._queue.put((stream, buffer, length))
 
     def close(self):
         self._queue.put(None)
@@ -79,11 +92,13 @@ class _Background:
 
     def _run(self):
         while (item := self._queue.get()) is not None:
+            stream, buffer, length = item
             if self._error is None:
                 try:
-                    item[0].write(item[1])
+                    stream.write(buffer[:length].data)
                 except BaseException as error:  # re-raised in the reading thread
                     self._error = error
+            self._free.put(buffer)
 
     def _raise_error(self):
         if self._error is not None:
@@ -118,16 +133,18 @@ class Spool:
         self._flags = (_Stream(os.path.join(folder, f"{name}.flags"), compress)
                        if has_flags and not packed else None)
 
-    def append_packed(self, data, num_events):
-        """Append packed events; only the first ``num_events`` of them count.
+    def append_packed(self, buffer, length, num_events):
+        """Append the packed events in ``buffer[:length]``; the first ``num_events`` count.
 
-        ``num_events`` may be smaller than the events in ``data`` when a limit cuts
-        a piece; nothing may be appended after such a piece.
+        ``num_events`` may be smaller than the events there when a limit cuts a
+        piece; nothing may be appended after such a piece. With a background
+        writer, ``buffer`` must come from ``ThreadSpools.take_buffer`` and goes
+        back to it once written.
         """
         if self._background is not None:
-            self._background.put(self._values, bytes(np.ascontiguousarray(data, dtype=np.uint8)))
+            self._background.put(self._values, buffer, length)
         else:
-            self._values.write(np.ascontiguousarray(data, dtype=np.uint8).data)
+            self._values.write(np.ascontiguousarray(buffer[:length], dtype=np.uint8).data)
         self.num_events += num_events
 
     def append(self, values, flags=None):
@@ -211,11 +228,22 @@ class ThreadSpools:
                 self._spool(int(tid)).append(values[mask], None if flags is None else flags[mask])
         self.num_events += len(values)
 
-    def append_packed(self, data, num_events, tid):
-        """Append packed events of thread ``tid`` (packed spools), see ``Spool.append_packed``."""
+    def take_buffer(self):
+        """Return a buffer to pack events into for ``append_packed`` (packed spools)."""
+        if self._background is None:
+            return np.empty(_Background.BUFFER_BYTES, dtype=np.uint8)
+        return self._background.take_buffer()
+
+    def append_packed(self, buffer, length, num_events, tid):
+        """Append packed events of thread ``tid``; see ``Spool.append_packed``.
+
+        Takes ``buffer`` over, also when ``num_events`` is 0.
+        """
         if num_events == 0:
+            if self._background is not None:
+                self._background.give_back(buffer)
             return
-        self._spool(tid).append_packed(data, num_events)
+        self._spool(tid).append_packed(buffer, length, num_events)
         self.num_events += num_events
 
     def finish(self):

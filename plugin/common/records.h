@@ -13,8 +13,8 @@
  *
  *   memory    one load or store: word = address << 5 | size code << 2 |
  *             CL_MEM_STORE for a store (CL_MEM_WORD), where the access
- *             covers 1 << size code bytes (1 to 64, codes 0 to 6) from the
- *             address. The reader turns it into the 64-byte blocks it touches:
+ *             covers 1 << size code bytes (1 to 64, codes 0 to 6; code 7
+ *             is not used, readers take it as 64 bytes) from the address. The reader turns it into the 64-byte blocks it touches:
  *             one, or two for an access that spans a block boundary. A tool
  *             that sees an access of another size writes one record per
  *             block it touches, each with code 0 (CL_MEM_BLOCK_WORD).
@@ -75,7 +75,8 @@
      | ((store) ? CL_MEM_STORE : 0u))
 #define CL_MEM_BLOCK_WORD(block, store) CL_MEM_WORD((uint64_t)(block) << CL_BLOCK_SHIFT, 0, store)
 #define CL_MEM_WORD_ADDRESS(word) ((uint64_t)(word) >> CL_MEM_ADDRESS_SHIFT)
-#define CL_MEM_WORD_SIZE(word) ((uint64_t)1 << (((word) >> 2) & 7u))
+#define CL_MEM_WORD_SIZE(word)                                                      \
+    ((uint64_t)1 << ((((word) >> 2) & 7u) == 7u ? 6u : (((word) >> 2) & 7u)))
 #define CL_CALL_WORD(target) (((uint64_t)(target) << 8) | CL_TAG_CALL)
 #define CL_CONTROL_WORD(tag, flags, payload_words, argument)                         \
     ((uint64_t)(tag) | ((uint64_t)((flags) & 0xffu) << 8)                             \
