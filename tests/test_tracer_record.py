@@ -9,8 +9,8 @@ import pytest
 
 from tracer.record import record
 from tracer.tracefile import read_trace
-from tracer_support import (CALLS_C, FORK_C, MEM_C, MEM_THREADS_C, THREADS_C, compile_c, needs_valgrind,
-                            nm_functions)
+from tracer_support import (CALLS_C, FORK_C, MEM_C, MEM_THREADS_C, SPAN_C, THREADS_C, compile_c,
+                            needs_valgrind, nm_functions)
 
 pytestmark = needs_valgrind
 
@@ -29,6 +29,7 @@ def programs(tmp_path_factory):
         "mem_threads": compile_c(folder, "mem_threads", MEM_THREADS_C, "-pthread", "-no-pie",
                                  "-O1"),
         "fork": compile_c(folder, "fork", FORK_C),
+        "span": compile_c(folder, "span", SPAN_C, "-no-pie", "-O1"),
     }
 
 
@@ -184,6 +185,59 @@ def test_mem_tool_window_matches_full_trace(programs, tmp_path):
     assert window.num_events == 700
     assert window.events.tolist() == full.events[1000:1700].tolist()
     assert window.flags.tolist() == full.flags[1000:1700].tolist()
+
+
+def _spanning_load(programs, trace):
+    """Index of the first event of the spanning load in a full trace of the span program."""
+    first = _data_symbol(programs["span"], "array") >> 6
+    events, flags = np.asarray(trace.events), np.asarray(trace.flags)
+    hits = [index for index in range(len(events) - 1)
+            if events[index] == first and events[index + 1] == first + 1
+            and flags[index] == 0 and flags[index + 1] == 0]
+    assert len(hits) == 1
+    return hits[0]
+
+
+def test_mem_window_cuts_inside_a_spanning_access(programs, tmp_path):
+    # The tool writes one record per access and the reader splits it into
+    # blocks, yet skip and max count blocks: a window edge between the two
+    # blocks of one load keeps exactly one of them.
+    paths = {name: tmp_path / f"{name}.trace" for name in ("full", "skip", "max")}
+    record([str(programs["span"])], "mem", paths["full"], progress=False)
+    full = read_trace(paths["full"])
+    at = _spanning_load(programs, full)
+    record([str(programs["span"])], "mem", paths["skip"], skip_events=at + 1, progress=False)
+    record([str(programs["span"])], "mem", paths["max"], max_events=at + 1, progress=False)
+    skipped, limited = read_trace(paths["skip"]), read_trace(paths["max"])
+    assert skipped.events.tolist() == full.events[at + 1:].tolist()
+    assert skipped.flags.tolist() == full.flags[at + 1:].tolist()
+    assert limited.events.tolist() == full.events[:at + 1].tolist()
+    assert limited.meta["stopped"] == "max-events"
+
+
+@pytest.mark.parametrize("kind, program", [("mem", "mem_threads"), ("calls", "threads")])
+def test_ring_and_pipe_channels_give_the_same_trace(programs, tmp_path, monkeypatch, kind,
+                                                    program):
+    ring_path, pipe_path = tmp_path / "ring.trace", tmp_path / "pipe.trace"
+    record([str(programs[program])], kind, ring_path, progress=False)
+    monkeypatch.setenv("COMPLEARN_RECORD_CHANNEL", "pipe")
+    record([str(programs[program])], kind, pipe_path, progress=False)
+    ring, pipe = read_trace(ring_path), read_trace(pipe_path)
+    assert ring.num_sessions == pipe.num_sessions == 2
+    assert ring.session_starts.tolist() == pipe.session_starts.tolist()
+    if kind == "calls":
+        assert [ring.names[e] for e in ring.events] == [pipe.names[e] for e in pipe.events]
+        return
+    # The environment variable moves the stack (and which stack accesses span
+    # two blocks), so compare what touches the global arrays.
+    first = _data_symbol(programs[program], "worker_array") >> 6
+    last = (_data_symbol(programs[program], "main_array") >> 6) + 128
+    ring_events, pipe_events = np.asarray(ring.events), np.asarray(pipe.events)
+    ring_inside = (ring_events >= min(first, last - 128)) & (ring_events < max(first + 256, last))
+    pipe_inside = (pipe_events >= min(first, last - 128)) & (pipe_events < max(first + 256, last))
+    assert ring_inside.tolist() == pipe_inside.tolist()
+    assert ring_events[ring_inside].tolist() == pipe_events[pipe_inside].tolist()
+    assert ring.flags[ring_inside].tolist() == pipe.flags[pipe_inside].tolist()
 
 
 def test_calls_tool_window_images_all(programs, tmp_path):

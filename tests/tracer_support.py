@@ -57,6 +57,20 @@ int main(void) {
 }
 """
 
+# Stores to each block of a 4 KiB array, then one 8-byte load that spans
+# blocks 0 and 1 of it (compile with -O1 so memcpy becomes one load).
+SPAN_C = r"""
+#include <string.h>
+char array[4096] __attribute__((aligned(64)));
+int main(void) {
+    volatile char *p = array;
+    long long spanning;
+    for (int i = 0; i < 4096; i += 64) p[i] = 1;
+    memcpy(&spanning, (const void *)(array + 60), 8);
+    return spanning == 12345;
+}
+"""
+
 # The worker thread calls a, b, b; main calls c after joining it.
 THREADS_C = r"""
 #include <pthread.h>
