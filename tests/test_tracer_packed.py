@@ -90,6 +90,57 @@ def test_packed_events_match_decoded_events(tmp_path_factory, body, buffer_bytes
     assert others == [End(events=len(body), started=True, limit_reached=False, exit_code=None)]
 
 
+def local_stream(seed, records=6000):
+    """A stream like a real program's: accesses near each other, some spanning, few calls."""
+    rng = np.random.default_rng(seed)
+    parts, address = [HEADER], 1 << 40
+    for index in range(records):
+        address = max(0, address + int(rng.integers(-4096, 4096)))
+        roll = rng.random()
+        if roll < 0.002:
+            parts.append(thread(int(rng.integers(1, 4))))
+        elif roll < 0.01:
+            parts.append(call(int(rng.integers(0, 1 << 47))))
+        elif roll < 0.011:
+            parts.append(access(int(rng.integers(0, 1 << 59)), 8))  # a far jump: 9-byte varint
+        else:
+            parts.append(access(address, 1 << int(rng.integers(0, 7)), store=roll > 0.7))
+    return b"".join(parts) + end(records, 1, 0)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_packed_events_of_local_accesses(tmp_path, monkeypatch, plain):
+    # Long runs of memory records go through the AVX-512 loop where the CPU
+    # has it; COMPLEARN_NO_AVX512 forces the plain loop.
+    if plain:
+        monkeypatch.setenv("COMPLEARN_NO_AVX512", "1")
+    for seed in range(3):
+        data = local_stream(seed)
+        threads, _ = packed_by_thread(data, tmp_path, 1 << 16, 4096)
+        assert threads == decoded_by_thread(data, tmp_path)
+
+
+def test_vector_and_plain_packing_write_the_same_bytes(tmp_path, monkeypatch):
+    def packed_bytes():
+        fd = write_file(tmp_path, local_stream(7, records=20000))
+        try:
+            reader, parts = RecordReader(fd), []
+            while (item := reader.read_packed()) is not None:
+                if isinstance(item, PackedEvents):
+                    parts.append((item.tid, bytes(item.data)))
+            return reader, parts
+        finally:
+            os.close(fd)
+
+    vector_reader, vector = packed_bytes()
+    if not vector_reader._reader.vector:
+        pytest.skip("this CPU has no AVX-512 VBMI2; only the plain loop runs")
+    monkeypatch.setenv("COMPLEARN_NO_AVX512", "1")
+    plain_reader, plain = packed_bytes()
+    assert not plain_reader._reader.vector
+    assert vector == plain
+
+
 def test_packed_events_stop_at_mappings_and_thread_switches(tmp_path):
     data = (HEADER + access(64, 8) + thread(2) + call(0x4000) + thread(2)
             + mapping(4096, 8192, 0, 2, 4, "/lib/x.so") + access(130, 8, store=True)

@@ -54,6 +54,7 @@ typedef struct clr_reader {
     uint32_t tid;
     size_t trailing_bytes;
     struct clr_map map;
+    int vector;
     ...;
 } clr_reader;
 

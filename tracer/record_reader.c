@@ -8,6 +8,27 @@
 
 #include "records.h"
 
+#if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 8)
+#define CLR_HAVE_AVX512 1
+#include <immintrin.h>
+#endif
+
+/* Whether this CPU runs the AVX-512 packing loop; COMPLEARN_NO_AVX512=1
+   turns it off (for tests of the plain loop). */
+static int vector_packing(void)
+{
+#ifdef CLR_HAVE_AVX512
+    const char *off = getenv("COMPLEARN_NO_AVX512");
+    if (off != NULL && off[0] != '\0' && off[0] != '0')
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2");
+#else
+    return 0;
+#endif
+}
+
 /* spanning[(word >> 2) & 511] tells whether the access of a memory record
    (offset in its block in bits 3-8 of the index, size code in bits 0-2)
    spans two blocks; code 7 is not used and reads as 64 bytes. */
@@ -34,6 +55,7 @@ clr_reader *clr_open(int fd, size_t buffer_size)
     fill_spanning();
     if (reader == NULL)
         return NULL;
+    reader->vector = vector_packing();
     /* A mapping and its path must fit in the buffer at once. */
     if (buffer_size < 2 * (CLR_PATH_MAX + 64))
         buffer_size = 2 * (CLR_PATH_MAX + 64);
@@ -56,6 +78,7 @@ clr_reader *clr_open_ring(int fd, unsigned char *ring, size_t chunk_bytes, size_
     fill_spanning();
     if (reader == NULL)
         return NULL;
+    reader->vector = vector_packing();
     reader->fd = fd;
     reader->tid = 1;
     reader->ring = ring;
@@ -369,6 +392,93 @@ static inline uint8_t *put_delta(uint8_t *out, uint64_t value, uint64_t *base)
     return out + length;
 }
 
+/* Pack the event records from `next` up to `stop` one by one; return
+   where it stopped: `stop`, or the first control record. */
+static const unsigned char *pack_records(const unsigned char *next, const unsigned char *stop,
+                                         uint8_t **cursor, uint64_t *base, size_t *count)
+{
+    uint8_t *out = *cursor;
+    size_t events = 0;
+    uint64_t word;
+
+    for (; next < stop; next += CL_RECORD_SIZE) {
+        memcpy(&word, next, sizeof word);
+        if ((word & 1u) == 0) {
+            /* CLR_BLOCK_WORD of the record's block, from the record itself. */
+            uint64_t value = ((word >> (CL_MEM_ADDRESS_SHIFT + CL_BLOCK_SHIFT)) << 2)
+                           | (word & CL_MEM_STORE);
+            out = put_delta(out, value, base);
+            events += 1;
+            if (spans_blocks(word)) {
+                out = put_delta(out, value + 4, base); /* the next block */
+                events += 1;
+            }
+        } else if ((word & 0xffu) == CL_TAG_CALL) {
+            out = put_delta(out, CLR_CALL_WORD(word >> 8), base);
+            events += 1;
+        } else {
+            break;
+        }
+    }
+    *cursor = out;
+    *count += events;
+    return next;
+}
+
+#ifdef CLR_HAVE_AVX512
+/* The same for groups of 8 memory records with AVX-512, about three times
+   faster: a group whose accesses all stay in one block and whose varints
+   are at most 8 bytes is packed at once, with the varint bytes gathered by
+   a byte compress. Returns at the first group that is not such a group. */
+__attribute__((target("avx512f,avx512cd,avx512bw,avx512vbmi2,popcnt")))
+static const unsigned char *pack_groups(const unsigned char *next, const unsigned char *stop,
+                                        uint8_t **cursor, uint64_t *base, size_t *count)
+{
+    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
+    const __m512i code_mask = _mm512_set1_epi64(7), largest_code = _mm512_set1_epi64(6);
+    const __m512i offset_mask = _mm512_set1_epi64(63), block_bytes = _mm512_set1_epi64(64);
+    const __m512i longest_zigzag = _mm512_set1_epi64(56), six = _mm512_set1_epi64(6);
+    const __m512i by_seven = _mm512_set1_epi64(37); /* (bits + 6) * 37 >> 8 = ceil(bits / 7) */
+    uint8_t *out = *cursor;
+    uint64_t previous = *base;
+    size_t groups = 0;
+
+    for (; stop - next >= 8 * CL_RECORD_SIZE; next += 8 * CL_RECORD_SIZE, groups++) {
+        __m512i words = _mm512_loadu_si512((const void *)next);
+        __m512i offset = _mm512_and_si512(_mm512_srli_epi64(words, CL_MEM_ADDRESS_SHIFT), offset_mask);
+        __m512i code = _mm512_min_epu64(_mm512_and_si512(_mm512_srli_epi64(words, 2), code_mask),
+                                        largest_code);
+        __m512i end = _mm512_add_epi64(offset, _mm512_sllv_epi64(one, code));
+        __m512i values, deltas, zigzags, bits, lengths, coded, byte_masks;
+        uint64_t keep, last;
+
+        if (_mm512_test_epi64_mask(words, one) != 0 || _mm512_cmpgt_epu64_mask(end, block_bytes) != 0)
+            break; /* a call, a control record or a spanning access */
+        values = _mm512_or_si512(
+            _mm512_slli_epi64(_mm512_srli_epi64(words, CL_MEM_ADDRESS_SHIFT + CL_BLOCK_SHIFT), 2),
+            _mm512_and_si512(words, two));
+        deltas = _mm512_sub_epi64(values, _mm512_alignr_epi64(values, _mm512_set1_epi64((long long)previous), 7));
+        zigzags = _mm512_xor_si512(_mm512_slli_epi64(deltas, 1), _mm512_srai_epi64(deltas, 63));
+        bits = _mm512_sub_epi64(block_bytes, _mm512_lzcnt_epi64(_mm512_or_si512(zigzags, one)));
+        if (_mm512_cmpgt_epu64_mask(bits, longest_zigzag) != 0)
+            break; /* a 9-byte varint */
+        lengths = _mm512_srli_epi64(_mm512_mullo_epi32(_mm512_add_epi64(bits, six), by_seven), 8);
+        coded = _mm512_or_si512(_mm512_sllv_epi64(zigzags, lengths),
+                                _mm512_sllv_epi64(one, _mm512_sub_epi64(lengths, one)));
+        byte_masks = _mm512_sub_epi64(_mm512_sllv_epi64(one, lengths), one);
+        keep = (uint64_t)_mm_cvtsi128_si64(_mm512_cvtepi64_epi8(byte_masks));
+        _mm512_storeu_si512((void *)out, _mm512_maskz_compress_epi8(keep, coded));
+        out += __builtin_popcountll(keep);
+        memcpy(&last, next + 7 * CL_RECORD_SIZE, sizeof last);
+        previous = ((last >> (CL_MEM_ADDRESS_SHIFT + CL_BLOCK_SHIFT)) << 2) | (last & CL_MEM_STORE);
+    }
+    *cursor = out;
+    *base = previous;
+    *count += 8 * groups;
+    return next;
+}
+#endif
+
 /* The most bytes one record adds to packed events: two 9-byte varints. */
 #define PACKED_RECORD_MAX 18
 
@@ -412,24 +522,17 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
         stop = next + (reader->stop - reader->start) / CL_RECORD_SIZE * CL_RECORD_SIZE;
         if ((size_t)(stop - next) / CL_RECORD_SIZE > (size_t)(room_end - cursor) / PACKED_RECORD_MAX)
             stop = next + (size_t)(room_end - cursor) / PACKED_RECORD_MAX * CL_RECORD_SIZE;
-        for (; next < stop; next += CL_RECORD_SIZE) {
-            memcpy(&word, next, sizeof word);
-            if ((word & 1u) == 0) {
-                /* CLR_BLOCK_WORD of the record's block, from the record itself. */
-                uint64_t value = ((word >> (CL_MEM_ADDRESS_SHIFT + CL_BLOCK_SHIFT)) << 2)
-                               | (word & CL_MEM_STORE);
-                cursor = put_delta(cursor, value, &base);
-                count += 1;
-                if (spans_blocks(word)) {
-                    cursor = put_delta(cursor, value + 4, &base); /* the next block */
-                    count += 1;
-                }
-            } else if ((word & 0xffu) == CL_TAG_CALL) {
-                cursor = put_delta(cursor, CLR_CALL_WORD(word >> 8), &base);
-                count += 1;
-            } else {
-                break;
-            }
+        while (next < stop) {
+            const unsigned char *group_stop;
+#ifdef CLR_HAVE_AVX512
+            if (reader->vector)
+                next = pack_groups(next, stop, &cursor, &base, &count);
+#endif
+            /* What the vector loop left: up to 8 records one by one. */
+            group_stop = (size_t)(stop - next) > 8 * CL_RECORD_SIZE ? next + 8 * CL_RECORD_SIZE : stop;
+            next = pack_records(next, group_stop, &cursor, &base, &count);
+            if (next < group_stop)
+                break; /* a control record */
         }
         *slot = base;
         reader->start = (size_t)(next - reader->buffer);

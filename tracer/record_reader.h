@@ -66,6 +66,7 @@ typedef struct clr_reader {
     int holding;            /* buffer is a chunk not given back yet */
     size_t note_have;       /* bytes of a CHUNK record read so far */
     unsigned char note[8];
+    int vector;             /* pack with AVX-512 */
     uint64_t *bases;        /* packed events: the last value of each thread id */
     size_t bases_size;
 } clr_reader;

@@ -11,9 +11,9 @@
  * any later version. See COPYING in this folder.
  *
  * How it works. Guest chasing is turned off, so VEX ends a superblock at
- * every call instruction with jump kind Ijk_Call. The tool adds one helper
- * call before that exit, passing the call target. Loads and stores write
- * their records with inline IR, in program order. Records go into a chunk
+ * every call instruction with jump kind Ijk_Call, and the tool writes the
+ * CALL record of the target before that exit. Loads and stores write their
+ * records too, in program order, all with inline IR (no helper calls). Records go into a chunk
  * of memory that is written to --out-fd, or shared with the reader (ring
  * mode, see the recording state below), when full and at exit. File
  * mappings are written as MAP records whether or not recording has
@@ -335,12 +335,6 @@ static inline void put_event(ULong word)
 
 /* ---- helpers called from instrumented code ---- */
 
-static VG_REGPARM(1) void on_call(Addr target)
-{
-    if (recording)
-        put_event(CL_CALL_WORD(target));
-}
-
 /* The size code of records.h for an access of `size` bytes, or -1 when
    the size is not a power of two from 1 to 64. */
 static Int size_code(Int size)
@@ -506,29 +500,40 @@ static void store64(IRSB *out, IRExpr *address, IRTemp value)
     addStmtToIRSB(out, IRStmt_Store(Iend_LE, address, IRExpr_RdTmp(value)));
 }
 
-/* Store the record of one access (CL_MEM_WORD) at `at` and return the
-   cursor after it. The reader works out the blocks, so the tool spends two
-   operations and a store per access. */
-static IRTemp add_access_record(IRSB *out, IRTemp at, IRExpr *address, Int code, Bool store)
+/* Store the record `value` at `at` and return the cursor after it. */
+static IRTemp add_record(IRSB *out, IRTemp at, IRTemp value)
 {
-    IRTemp shifted, record;
-
-    shifted = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, address,
-                                                IRExpr_Const(IRConst_U8(CL_MEM_ADDRESS_SHIFT))));
-    record = assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(shifted),
-                                               word(CL_MEM_WORD(0, code, store))));
-    store64(out, IRExpr_RdTmp(at), record);
+    store64(out, IRExpr_RdTmp(at), value);
     return add64(out, at, CL_RECORD_SIZE);
 }
 
-/* Write the records of one access with inline IR and advance cursor. */
-static void add_inline_access(IRSB *out, IRExpr *address, Int code, Bool store)
+/* The record of one access (CL_MEM_WORD) in IR. The reader works out the
+   blocks, so the tool spends two operations and a store per access. */
+static IRTemp access_record(IRSB *out, IRExpr *address, Int code, Bool store)
+{
+    IRTemp shifted = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, address,
+                                                       IRExpr_Const(IRConst_U8(CL_MEM_ADDRESS_SHIFT))));
+
+    return assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(shifted),
+                                             word(CL_MEM_WORD(0, code, store))));
+}
+
+/* The CALL record of a call to `target` (CL_CALL_WORD) in IR. */
+static IRTemp call_record(IRSB *out, IRExpr *target)
+{
+    IRTemp shifted = assign(out, Ity_I64, IRExpr_Binop(Iop_Shl64, target, IRExpr_Const(IRConst_U8(8))));
+
+    return assign(out, Ity_I64, IRExpr_Binop(Iop_Or64, IRExpr_RdTmp(shifted), word(CL_TAG_CALL)));
+}
+
+/* Write one record with inline IR and advance cursor. */
+static void add_inline_record(IRSB *out, IRTemp value)
 {
     IRTemp at, next, end, full;
     IRDirty *flush;
 
     at = assign(out, Ity_I64, IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
-    next = add_access_record(out, at, address, code, store);
+    next = add_record(out, at, value);
     store64(out, word((ULong)(HWord)&cursor), next);
 
     /* Past the limit: let buffer_full() keep or drop the records. */
@@ -604,17 +609,22 @@ static void reload_batch_cursor(IRSB *out)
                               IRExpr_Load(Iend_LE, Ity_I64, word((ULong)(HWord)&cursor)));
 }
 
+/* Write one record in the batch of the superblock, or inline without one. */
+static void put_record(IRSB *out, IRTemp value)
+{
+    if (batch_cursor != IRTemp_INVALID)
+        batch_cursor = add_record(out, batch_cursor, value);
+    else
+        add_inline_record(out, value);
+}
+
 static void add_access(IRSB *out, IRExpr *address, Int size, Bool store, IRExpr *guard)
 {
     IRExpr **args;
     Int code = size_code(size);
 
-    if (guard == NULL && code >= 0 && batch_cursor != IRTemp_INVALID) {
-        batch_cursor = add_access_record(out, batch_cursor, address, code, store);
-        return;
-    }
     if (guard == NULL && code >= 0) {
-        add_inline_access(out, address, code, store);
+        put_record(out, access_record(out, address, code, store));
         return;
     }
     save_batch_cursor(out);
@@ -707,6 +717,7 @@ static IRSB *cl_instrument(VgCallbackClosure *closure, IRSB *in, const VexGuestL
                            IRType guest_word, IRType host_word)
 {
     IRSB *out = deepCopyIRSBExceptStmts(in);
+    Bool is_call = clo_calls && in->jumpkind == Ijk_Call;
     Int i = 0;
 
     /* Statements before the first instruction mark stay first. */
@@ -716,8 +727,8 @@ static IRSB *cl_instrument(VgCallbackClosure *closure, IRSB *in, const VexGuestL
     if (!started)
         add_start_hooks(out, (Addr)closure->nraddr);
     batch_cursor = IRTemp_INVALID;
-    if (clo_mem)
-        begin_batch(out, count_inline_accesses(in, i));
+    if (clo_mem || is_call)
+        begin_batch(out, (clo_mem ? count_inline_accesses(in, i) : 0) + (is_call ? 1 : 0));
 
     for (; i < in->stmts_used; i++) {
         IRStmt *statement = in->stmts[i];
@@ -729,11 +740,11 @@ static IRSB *cl_instrument(VgCallbackClosure *closure, IRSB *in, const VexGuestL
             add_memory_hooks(out, in->tyenv, statement);
         addStmtToIRSB(out, statement);
     }
-    save_batch_cursor(out);
 
     /* With chasing off, a call instruction always ends the superblock. */
-    if (clo_calls && in->jumpkind == Ijk_Call)
-        add_helper(out, "on_call", on_call, 1, mkIRExprVec_1(in->next), NULL);
+    if (is_call)
+        put_record(out, call_record(out, in->next));
+    save_batch_cursor(out);
     return out;
 }
 
