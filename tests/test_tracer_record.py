@@ -282,3 +282,19 @@ def test_mem_thread_switches_keep_each_threads_blocks(programs, tmp_path):
     assert len(inside(worker_events, main_first, 128)) == 0
     main_flags = session_flags[0][(main_events >= main_first) & (main_events < main_first + 128)]
     assert main_flags.tolist() == [1] * 128 + [0, 0]
+
+
+@pytest.mark.parametrize("kind", ["mem", "calls"])
+@pytest.mark.parametrize("channel", ["ring", "pipe"])
+def test_start_at_none_records_from_first_instruction(programs, tmp_path, monkeypatch, kind,
+                                                      channel):
+    # Recording from the first instruction starts before any access has
+    # reached the tool's buffer checks, in both channels.
+    monkeypatch.setenv("COMPLEARN_RECORD_CHANNEL", channel)
+    out = tmp_path / f"{kind}-{channel}.trace"
+    record([str(programs["calls"])], kind, out, start_at="none", images=("all",),
+           max_events=500, progress=False)
+    trace = read_trace(out)
+    assert trace.num_events == 500
+    assert trace.meta["start_at"] is None
+    assert trace.meta["stopped"] == "max-events"

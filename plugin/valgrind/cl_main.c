@@ -812,6 +812,9 @@ static void open_ring(void)
     free_chunks = clo_ring_chunks - 1;
     chunk = committed = ring;
     chunk_end = ring + ring_records;
+    /* cursor and limit still point into the pipe buffer: move them too, or
+       the first flush takes the distance between the buffers for records. */
+    set_limit();
 }
 
 static void cl_post_clo_init(void)
