@@ -298,3 +298,44 @@ def test_start_at_none_records_from_first_instruction(programs, tmp_path, monkey
     assert trace.num_events == 500
     assert trace.meta["start_at"] is None
     assert trace.meta["stopped"] == "max-events"
+
+
+FORK_MEM_C = r"""
+#include <sys/wait.h>
+#include <unistd.h>
+char child_array[1 << 20] __attribute__((aligned(64)));
+char parent_array[64 * 64] __attribute__((aligned(64)));
+int main(void) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (int round = 0; round < 8; round++)
+            for (int i = 0; i < (1 << 20); i += 64)
+                ((volatile char *)child_array)[i] = (char)round;
+        _exit(0);
+    }
+    waitpid(pid, 0, 0);
+    for (int i = 0; i < 64 * 64; i += 64)
+        ((volatile char *)parent_array)[i] = 1;
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("channel", ["ring", "pipe"])
+def test_fork_child_writes_no_memory_events(tmp_path, monkeypatch, channel):
+    # The child makes 131072 stores, a full 1 MiB ring chunk of records,
+    # while the parent waits; none of them may reach the parent's trace.
+    monkeypatch.setenv("COMPLEARN_RECORD_CHANNEL", channel)
+    program = compile_c(tmp_path, "fork_mem", FORK_MEM_C, "-no-pie", "-O1")
+    out = tmp_path / "fork-mem.trace"
+    record([str(program)], "mem", out, progress=False)
+    trace = read_trace(out)
+    events, flags = np.asarray(trace.events), np.asarray(trace.flags)
+    child_first = _data_symbol(program, "child_array") >> 6
+    parent_first = _data_symbol(program, "parent_array") >> 6
+    in_child = (events >= child_first) & (events < child_first + (1 << 14))
+    in_parent = (events >= parent_first) & (events < parent_first + 64) & (flags == 1)
+    assert trace.num_sessions == 1
+    assert trace.meta["exit_status"] == 0
+    assert not in_child.any()
+    assert (events[in_parent] - parent_first).tolist() == list(range(64))
