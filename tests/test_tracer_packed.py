@@ -294,3 +294,21 @@ def test_ring_chunk_larger_than_announced_size_is_rejected(ring):
         RecordReader(tool.read_fd, ring=ring).read()
     os.close(tool.write_fd)
     os.close(tool.read_fd)
+
+
+def test_ring_bad_chunk_word_after_events_is_reported(ring):
+    # read_packed hands the events before a bad CHUNK word back first; the
+    # next call must report the bad word, not read on past it.
+    tool = FakeTool(ring)
+    reader = RecordReader(tool.read_fd, ring=ring)
+    tool.send(HEADER + access(0, 1) + access(64, 1))
+    os.write(tool.write_fd, struct.pack("<Q", TAG_CHUNK | (CHUNK_BYTES + 8) << 32))
+    tool.send(access(128, 1))
+    os.close(tool.write_fd)
+    item = reader.read_packed()
+    assert isinstance(item, PackedEvents)
+    assert item.num_events == 2
+    for _ in range(2):
+        with pytest.raises(BackendError, match="malformed record"):
+            reader.read_packed()
+    os.close(tool.read_fd)

@@ -135,15 +135,17 @@ static int next_chunk(clr_reader *reader)
         }
         reader->note_have += (size_t)got;
     }
-    reader->note_have = 0;
     memcpy(&note, reader->note, sizeof note);
     bytes = CL_CONTROL_ARGUMENT(note);
     if (CL_CONTROL_TAG(note) != CL_TAG_CHUNK || bytes > reader->chunk_bytes
         || bytes % CL_RECORD_SIZE != 0) {
+        /* Something that is not a tool of this version writes the pipe. The
+           word stays read, so that a call that returned events first gets
+           the same error on the next call. */
         reader->bad_kind = CL_CONTROL_TAG(note);
-        /* Something that is not a tool of this version writes the pipe. */
         return reader->header_seen ? CLR_BAD_RECORD : CLR_BAD_HEADER;
     }
+    reader->note_have = 0;
     reader->buffer = reader->ring + reader->next_chunk * reader->chunk_bytes;
     reader->next_chunk = (reader->next_chunk + 1) % reader->ring_chunks;
     reader->holding = 1;
