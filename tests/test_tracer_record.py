@@ -1,5 +1,6 @@
 """Recording real programs under the Valgrind tool: calls, memory, threads, fork, perl."""
 import collections
+import os
 import re
 import shutil
 import subprocess
@@ -339,3 +340,33 @@ def test_fork_child_writes_no_memory_events(tmp_path, monkeypatch, channel):
     assert trace.meta["exit_status"] == 0
     assert not in_child.any()
     assert (events[in_parent] - parent_first).tolist() == list(range(64))
+
+
+@pytest.mark.parametrize("chunks, chunk_bytes, option", [(2, (1 << 32) + 8, "--chunk-bytes"),
+                                                         (1 << 62, 1 << 16, "--ring-chunks")])
+def test_tool_rejects_ring_sizes_that_overflow(tmp_path, chunks, chunk_bytes, option):
+    # A CHUNK word carries a 32-bit byte count, and chunks * chunk_bytes is
+    # the size of the mapping: larger values must stop the tool at start.
+    from types import SimpleNamespace
+    from tracer.backends import ToolOptions, get_backend
+
+    tool = get_backend("valgrind")
+    tool.prepare()
+    memory_fd = os.memfd_create("complearn-test-ring")
+    free_read, free_write = os.pipe()
+    out_read, out_write = os.pipe()
+    try:
+        os.ftruncate(memory_fd, 2 * chunk_bytes if chunks == 2 else 1 << 20)
+        ring = SimpleNamespace(fd=memory_fd, free_read=free_read, chunks=chunks,
+                               chunk_bytes=chunk_bytes)
+        options = ToolOptions(calls=False, mem=True, start_at="", skip=0, max=0)
+        command, env = tool.command(["/bin/true"], out_write, options, ring)
+        result = subprocess.run(command, env=env, pass_fds=(out_write, memory_fd, free_read),
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        for fd in (memory_fd, free_read, free_write, out_read, out_write):
+            os.close(fd)
+    # NOTE: only the message is checked. In this sandbox Valgrind 3.19 runs on
+    # after VG_(fmsg_bad_option) (the exit_group call returns), so the exit
+    # status is not the 1 that the function is meant to give.
+    assert f"Bad option: {option}" in result.stderr

@@ -60,6 +60,8 @@ extern SysRes VG_(am_shared_mmap_file_float_valgrind)(SizeT length, UInt prot, I
 #define SEND_THRESHOLD 8192
 /* The smallest ring chunk: room for the largest control record as well. */
 #define MIN_CHUNK_BYTES (64 * 1024)
+/* The largest chunk: a CHUNK record's 32-bit argument, rounded down to whole records. */
+#define CHUNK_BYTES_MAX (0xffffffffu / CL_RECORD_SIZE * CL_RECORD_SIZE)
 
 /* Command-line options. */
 static Bool clo_calls = True;
@@ -799,6 +801,13 @@ static void open_ring(void)
         VG_(fmsg_bad_option)("--ring-fd",
                              "ring mode needs --free-fd, --ring-chunks of 2 or more and "
                              "--chunk-bytes of at least 65536, a multiple of 8\n");
+    if (clo_chunk_bytes > (Long)CHUNK_BYTES_MAX)
+        VG_(fmsg_bad_option)("--chunk-bytes",
+                             "a chunk holds at most 4294967288 bytes, the largest byte count "
+                             "that a CHUNK record carries\n");
+    if ((ULong)clo_ring_chunks > (ULong)((SizeT)-1) / (ULong)clo_chunk_bytes)
+        VG_(fmsg_bad_option)("--ring-chunks",
+                             "--ring-chunks times --chunk-bytes is larger than any mapping\n");
     length = (SizeT)clo_ring_chunks * (SizeT)clo_chunk_bytes;
     mapped = VG_(am_shared_mmap_file_float_valgrind)(length, VKI_PROT_READ | VKI_PROT_WRITE,
                                                       clo_ring_fd, 0);
