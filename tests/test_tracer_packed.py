@@ -312,3 +312,18 @@ def test_ring_bad_chunk_word_after_events_is_reported(ring):
         with pytest.raises(BackendError, match="malformed record"):
             reader.read_packed()
     os.close(tool.read_fd)
+
+
+def test_ring_failure_closes_memory_file(monkeypatch):
+    # record() falls back to the pipe when Ring() fails; the memory file it
+    # created first must not stay open.
+    import tracer.records as records
+
+    def no_pipe():
+        raise OSError(24, "Too many open files")
+
+    before = set(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(records.os, "pipe", no_pipe)
+    with pytest.raises(OSError, match="Too many open files"):
+        Ring(chunks=2, chunk_bytes=CHUNK_BYTES)
+    assert set(os.listdir("/proc/self/fd")) == before

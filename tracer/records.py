@@ -118,10 +118,10 @@ class Ring:
         try:
             os.ftruncate(self.fd, chunks * chunk_bytes)
             self.memory = mmap.mmap(self.fd, chunks * chunk_bytes)
+            self.free_read, self.free_write = os.pipe()
         except OSError:
             os.close(self.fd)
             raise
-        self.free_read, self.free_write = os.pipe()
 
     def close_tool_ends(self):
         """Close this process's copies of the descriptors that the tool inherited."""
