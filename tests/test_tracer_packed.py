@@ -68,7 +68,7 @@ def packed_by_thread(data, tmp_path, buffer_bytes, piece_bytes):
     return threads, others
 
 
-TOP_ADDRESS = (1 << 59) - 1  # the largest address a memory record holds
+TOP_ADDRESS = (1 << 59) - 1  # the largest address that fits in a memory record
 records = st.one_of(
     st.builds(access, st.integers(0, TOP_ADDRESS),
               st.sampled_from([1, 2, 4, 8, 16, 32, 64]), st.booleans()),
@@ -246,7 +246,7 @@ def ring():
     ring.close()
 
 
-def test_ring_reads_chunks_in_turn_and_gives_them_back(ring):
+def test_ring_chunks_read_and_given_back(ring):
     tool = FakeTool(ring)
     reader = RecordReader(tool.read_fd, ring=ring, chunk=100)
     tool.send(HEADER + access(0, 1) + access(64, 1))
@@ -278,7 +278,7 @@ def test_ring_rejects_a_record_across_chunks(ring):
     os.close(tool.read_fd)
 
 
-def test_ring_rejects_a_pipe_that_is_not_a_tool(ring):
+def test_ring_rejects_non_tool_pipe(ring):
     read_fd, write_fd = os.pipe()
     os.write(write_fd, b"hello, world")
     os.close(write_fd)
@@ -296,7 +296,7 @@ def test_ring_chunk_larger_than_announced_size_is_rejected(ring):
     os.close(tool.read_fd)
 
 
-def test_ring_bad_chunk_word_after_events_is_reported(ring):
+def test_ring_bad_chunk_word_after_events(ring):
     # read_packed hands the events before a bad CHUNK word back first; the
     # next call must report the bad word, not read on past it.
     tool = FakeTool(ring)

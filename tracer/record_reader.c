@@ -13,8 +13,8 @@
 #include <immintrin.h>
 #endif
 
-/* Whether this CPU runs the AVX-512 packing loop; COMPLEARN_NO_AVX512=1
-   turns it off (for tests of the plain loop). */
+/* Whether this CPU runs the AVX-512 packing loop. COMPLEARN_NO_AVX512=1
+   turns it off, so that tests can run the plain loop. */
 static int vector_packing(void)
 {
 #ifdef CLR_HAVE_AVX512
@@ -29,7 +29,7 @@ static int vector_packing(void)
 #endif
 }
 
-/* spanning[(word >> 2) & 511] tells whether the access of a memory record
+/* spanning[(word >> 2) & 511] is 1 when the access of a memory record
    (offset in its block in bits 3-8 of the index, size code in bits 0-2)
    spans two blocks; code 7 is not used and reads as 64 bytes. */
 static uint8_t spanning[512];
@@ -116,7 +116,8 @@ static int next_chunk(clr_reader *reader)
         do
             done = write(reader->free_fd, &token, 1);
         while (done < 0 && errno == EINTR);
-        /* A failed write means the tool is gone; the pipe shows its end. */
+        /* A failed write means that the tool is gone, and the next read
+           of the pipe returns its end. */
         reader->holding = 0;
         reader->start = reader->stop = 0;
     }
@@ -481,7 +482,7 @@ static const unsigned char *pack_groups(const unsigned char *next, const unsigne
 }
 #endif
 
-/* The most bytes one record adds to packed events: two 9-byte varints. */
+/* The maximum bytes one record adds to packed events: two 9-byte varints. */
 #define PACKED_RECORD_MAX 18
 
 int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *length,

@@ -95,10 +95,10 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
 /* Like clr_read, into packed events (see CLR_BLOCK_WORD): append the events
  * of one thread to `out` (at most `capacity` bytes, at least 64), set
  * *length (bytes), *events and *tid. Waits for more records until `out` is
- * full, and returns before at a switch to another thread, a MAP or END
- * record, the end of the stream, a signal or a read error (the events
- * packed so far come first; the next call reports the rest). This is the fast path of memory traces: it writes about 2
- * bytes per event instead of 14. */
+ * full. Returns earlier at a switch to another thread, a MAP or END record,
+ * the end of the stream, a signal or a read error. In those cases the events
+ * packed so far come first, and the next call reports the rest. This is the
+ * fast path of memory traces: it writes about 2 bytes per event instead of 14. */
 int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *length,
                     size_t *events, uint32_t *tid);
 

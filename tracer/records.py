@@ -40,7 +40,7 @@ class Events:
 class PackedEvents:
     """Events of one thread in the packed form of record_reader.h (about 2 bytes each).
 
-    ``buffer[:length]`` holds them: the array passed to ``read_packed``, or the
+    ``buffer[:length]`` contains them: the array passed to ``read_packed``, or the
     reader's own, which the next read overwrites. ``Unpacker`` turns packed
     bytes back into values, kinds and flags.
     """
@@ -90,8 +90,8 @@ class Unpacker:
             status = lib.clr_unpack(pointer + at, len(view) - at, self._base, *self._pointers,
                                     capacity, self._count, self._consumed)
             if status != lib.CLR_EVENTS:
-                raise BackendError("a packed event spool is corrupt (a varint longer than "
-                                   "10 bytes); record the trace again")
+                raise BackendError(f"decoding a packed event spool failed (reader status "
+                                   f"{status}); record the trace again")
             count, consumed = self._count[0], self._consumed[0]
             if count == 0:
                 break

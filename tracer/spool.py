@@ -10,7 +10,7 @@ A packed spool keeps events in the packed form that the record reader
 produces in C (tracer/record_reader.h: a varint of the difference to the
 previous event, about 2 bytes per memory event) and decodes them when the
 trace is written. zstd then compresses a quarter of the bytes, so a memory
-trace costs about a third of the reader's time it would as 9-byte events.
+trace takes the reader about a third of the time that 9-byte events take.
 """
 import os
 import queue

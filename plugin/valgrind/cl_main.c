@@ -240,8 +240,9 @@ static ULong record_events(ULong record)
 }
 
 /* Keep the buffered records that fall inside the skip/max window. The skip
-   counts events (blocks), the limit counts records, so a recording may end
-   with one event more than --max; the reader cuts it. */
+   counts events (blocks) but the limit counts records, and a record that
+   spans two blocks is two events. So the tool may write up to twice --max
+   events, and the reader cuts them to --max. */
 static void flush_events(void)
 {
     ULong pending = (ULong)(cursor - committed);
