@@ -174,3 +174,39 @@ def test_corrupt_stream_kills_tool(tmp_path, capsys, monkeypatch):
     assert trace_cli(out, "/bin/true") == 1
     assert "no valid record stream header" in capsys.readouterr().err
     assert_no_output(tmp_path, out)
+
+
+@needs_valgrind
+def test_reader_error_kills_tool_and_frees(tmp_path, monkeypatch):
+    # An error while the records are read (here a full disk) must kill the
+    # tool, which may be waiting for a free chunk, and release the pipes and
+    # the shared memory even while the exception is still referenced.
+    import tracer.collect as collect
+    import tracer.record as record_module
+    from tracer.record import record
+
+    program = compile_c(tmp_path, "forever", FOREVER_C)
+    started = []
+    real_popen, real_add = record_module.subprocess.Popen, collect.MemCollector.add_packed
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, stdout=subprocess.DEVNULL, **kwargs))
+        return started[-1]
+
+    def add_packed(self, events):
+        if self.num_events > 0:
+            raise OSError(28, "No space left on device")
+        real_add(self, events)
+
+    monkeypatch.setattr(record_module.subprocess, "Popen", popen)
+    monkeypatch.setattr(collect.MemCollector, "add_packed", add_packed)
+    fds_before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(OSError, match="No space left") as caught:
+        record([str(program)], "mem", tmp_path / "x.trace", start_at="none", progress=False)
+    assert caught.value is not None
+    assert started[0].returncode == -signal.SIGKILL
+    left_open = set(os.listdir("/proc/self/fd")) - fds_before
+    assert [os.readlink(f"/proc/self/fd/{fd}") for fd in left_open] == []
+    with open("/proc/self/maps") as maps:
+        assert "complearn-records" not in maps.read()
+    assert not (tmp_path / "x.trace").exists()

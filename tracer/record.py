@@ -179,6 +179,7 @@ class _Run:
 
         previous = _install_sigint(self._on_sigint)
         failed = True
+        reader = None
         try:
             with os.fdopen(read_fd, "rb", buffering=0) as pipe:
                 reader = RecordReader(pipe.fileno(), source=f"the {self.tool.name} tool",
@@ -187,6 +188,10 @@ class _Run:
                 self.header_seen = reader.header_seen
             failed = False
         finally:
+            # Free the reader and the ring now, not when a traceback that
+            # refers to them goes: the ring is 64 MiB of shared memory.
+            if reader is not None:
+                reader.close()
             if ring is not None:
                 # Closing the free-chunk pipe wakes a tool waiting for a chunk.
                 ring.close()

@@ -131,10 +131,19 @@ class Ring:
                 setattr(self, name, None)
 
     def close(self):
+        """Close the descriptors and unmap the chunks.
+
+        The mapping stays while a ``RecordReader`` that is not closed still
+        uses it; it goes when that reader is freed.
+        """
         self.close_tool_ends()
         if self.free_write is not None:
             os.close(self.free_write)
             self.free_write = None
+        try:
+            self.memory.close()
+        except BufferError:
+            pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +192,8 @@ class RecordReader:
             raise ValueError(f"chunk {chunk}: a record reader needs room for at least 2 events")
         self.source = source
         self._ring = ring  # keeps the shared memory alive while the reader uses it
+        self._ring_pointer = None
+        self._closed = False
         if ring is None:
             reader = lib.clr_open(fd, _BUFFER_BYTES)
         else:
@@ -206,17 +217,39 @@ class RecordReader:
                           ffi.from_buffer("uint8_t[]", self._flags),
                           ffi.from_buffer("uint32_t[]", self._tids))
 
+    def close(self):
+        """Free the C reader and release the ring's memory, so that ``Ring.close`` can unmap it.
+
+        The counters (``header_seen``, ``bytes_read``) stay readable; reads do not.
+        """
+        if self._closed:
+            return
+        self._header_seen, self._bytes_read = self.header_seen, self.bytes_read
+        self._trailing_bytes = self.trailing_bytes
+        self._closed = True
+        ffi.release(self._reader)
+        if self._ring_pointer is not None:
+            ffi.release(self._ring_pointer)
+            self._ring_pointer = None
+        self._ring = None
+
     @property
     def header_seen(self) -> bool:
+        if self._closed:
+            return self._header_seen
         return bool(self._reader.header_seen)
 
     @property
     def bytes_read(self) -> int:
+        if self._closed:
+            return self._bytes_read
         return int(self._reader.bytes_read)
 
     @property
     def trailing_bytes(self) -> int:
         """Bytes of an incomplete last record (a tool killed in mid-write)."""
+        if self._closed:
+            return self._trailing_bytes
         return int(self._reader.trailing_bytes)
 
     def read(self):
