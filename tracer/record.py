@@ -189,7 +189,8 @@ class _Run:
             failed = False
         finally:
             # Free the reader and the ring now, not when a traceback that
-            # refers to them goes: the ring is 64 MiB of shared memory.
+            # refers to them is dropped, because the ring is 64 MiB of shared
+            # memory by default.
             if reader is not None:
                 reader.close()
             if ring is not None:

@@ -134,7 +134,7 @@ class Ring:
         """Close the descriptors and unmap the chunks.
 
         The mapping stays while a ``RecordReader`` that is not closed still
-        uses it; it goes when that reader is freed.
+        uses it, and is unmapped when that reader is freed.
         """
         self.close_tool_ends()
         if self.free_write is not None:
@@ -220,7 +220,8 @@ class RecordReader:
     def close(self):
         """Free the C reader and release the ring's memory, so that ``Ring.close`` can unmap it.
 
-        The counters (``header_seen``, ``bytes_read``) stay readable; reads do not.
+        The counters (``header_seen``, ``bytes_read``) stay readable, but reading
+        records fails.
         """
         if self._closed:
             return
