@@ -58,6 +58,29 @@ def test_missing_program_one_line_error(tmp_path, capsys):
     assert_no_output(tmp_path, out)
 
 
+def test_output_folder_rejected_before_run(crash, tmp_path, capsys, monkeypatch):
+    # Found by a new-user trial: "-o FOLDER" failed only after the whole run.
+    import tracer.record as record_module
+
+    monkeypatch.setattr(record_module._Run, "execute",
+                        lambda self: pytest.fail("the program ran before the output was checked"))
+    folder = tmp_path / "results"
+    folder.mkdir()
+    assert trace_cli(folder, crash) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0
+    assert "is a folder" in error
+
+
+def test_invalid_record_channel_rejected(crash, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COMPLEARN_RECORD_CHANNEL", "piqe")
+    out = tmp_path / "x.trace"
+    assert trace_cli(out, crash) == 1
+    error = capsys.readouterr().err.strip()
+    assert "COMPLEARN_RECORD_CHANNEL='piqe' is invalid" in error
+    assert_no_output(tmp_path, out)
+
+
 def test_non_elf_program_rejected(tmp_path, capsys):
     script = tmp_path / "script.sh"
     script.write_text("#!/bin/sh\necho hi\n")

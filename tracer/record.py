@@ -30,6 +30,7 @@ from tracer.tracefile import TraceWriter
 log = logging.getLogger(__name__)
 
 KINDS = ("calls", "mem")
+CHANNELS = ("", "ring", "pipe")  # values of COMPLEARN_RECORD_CHANNEL
 _KILL_AFTER_INTERRUPT_S = 5.0
 _ELF_MAGIC = b"\x7fELF"
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux fcntl(2)
@@ -75,7 +76,7 @@ def record(argv, kind, out_path, backend="valgrind", start_at="main", skip_event
         collector.spools.finish()
         meta = _meta(argv, program, backend, run, collector, start_at, skip_events,
                      max_events, images)
-        _write(out_path, collector, meta)
+        _write(out_path, collector, meta, progress)
     return out_path
 
 
@@ -99,6 +100,13 @@ def _check_arguments(argv, kind, out_path, skip_events, max_events, images):
     folder = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(folder):
         raise TraceError(f"output folder {folder} does not exist; create it first")
+    if os.path.isdir(out_path):
+        raise TraceError(f"output {out_path} is a folder; give a trace file name such as "
+                         f"{os.path.join(out_path, 'out.trace')}")
+    channel = os.environ.get("COMPLEARN_RECORD_CHANNEL", "")
+    if channel not in CHANNELS:
+        raise TraceError(f"COMPLEARN_RECORD_CHANNEL={channel!r} is invalid; use 'ring' (shared "
+                         "memory, the default) or 'pipe', or unset it")
     return resolve_program(argv[0])
 
 
@@ -315,12 +323,12 @@ class _NoBar:
         pass
 
 
-def _progress_bar(enabled, total):
+def _progress_bar(enabled, total, description="recording"):
     if not enabled:
         return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="recording", unit=" events", unit_scale=True,
+    return tqdm(total=total, desc=description, unit=" events", unit_scale=True,
                 file=sys.stderr, mininterval=0.5)
 
 
@@ -356,9 +364,14 @@ def _meta(argv, program, backend, run, collector, start_at, skip_events, max_eve
     return meta
 
 
-def _write(out_path, collector, meta):
-    with TraceWriter(out_path, collector.kind, meta) as writer:
-        for spool in collector.spools.spools.values():
-            writer.new_session()
-            for values, flags in spool.chunks():
-                writer.append(values, flags)
+def _write(out_path, collector, meta, progress=True):
+    bar = _progress_bar(progress, collector.num_events, "writing trace")
+    try:
+        with TraceWriter(out_path, collector.kind, meta) as writer:
+            for spool in collector.spools.spools.values():
+                writer.new_session()
+                for values, flags in spool.chunks():
+                    writer.append(values, flags)
+                    bar.update(len(values))
+    finally:
+        bar.close()

@@ -130,6 +130,8 @@ class TraceWriter:
         self.session_starts = [0]
         self._events_file = None
         self._flags_file = None
+        # Events come first after the header, so they are hashed as they are appended.
+        self._hasher = hashlib.sha256()
 
     def __enter__(self):
         folder = os.path.dirname(os.path.abspath(self.path))
@@ -166,8 +168,9 @@ class TraceWriter:
             if flags.shape != events.shape:
                 raise TraceFormatError(
                     f"{self.path}: {flags.shape[0]} flags for {events.shape[0]} events")
-            self._flags_file.write(flags.tobytes())
-        self._events_file.write(events.tobytes())
+            self._flags_file.write(memoryview(flags))
+        self._events_file.write(memoryview(events))
+        self._hasher.update(memoryview(events))
         self.num_events += int(events.shape[0])
 
     def new_session(self):
@@ -195,12 +198,11 @@ class TraceWriter:
 
     def _finish(self):
         out = self._events_file
-        hasher = hashlib.sha256()
+        hasher = self._hasher
         out.flush()
 
-        # 1. The events are already in place after the header; hash them.
-        out.seek(HEADER_SIZE)
-        _hash_stream(out, hasher, self.num_events * EVENT_DTYPE.itemsize)
+        # 1. The events are already in place after the header, and hashed.
+        out.seek(HEADER_SIZE + self.num_events * EVENT_DTYPE.itemsize)
         offset = HEADER_SIZE + self.num_events * EVENT_DTYPE.itemsize
 
         # 2. Flags, padded to 8 bytes so the session array stays aligned.
