@@ -2,7 +2,7 @@
 import numpy as np
 
 from complearn.cli import main
-from tracer.stats import top_events
+from tracer.stats import count_distinct, top_events
 from tracer.tracefile import write_trace
 
 
@@ -31,3 +31,16 @@ def test_info_lists_top_functions(tmp_path, capsys):
     start = lines.index("top functions (3 most called):")
     top = [line.split() for line in lines[start + 1:start + 4]]
     assert top == [["4", "50.0%", "g"], ["3", "37.5%", "f"], ["1", "12.5%", "main"]]
+
+
+def test_large_values_counted_in_pieces():
+    # Block numbers above the bincount table are counted piece by piece (a
+    # whole-trace sort ran out of memory on a 2.4-billion-event trace); any
+    # piece size gives the counts of one sort.
+    rng = np.random.default_rng(3)
+    events = (rng.integers(0, 50, size=1000) * 7919 + (1 << 40)).astype(np.int64)
+    values, occurrences = np.unique(events, return_counts=True)
+    expected = sorted(zip(values.tolist(), occurrences.tolist()), key=lambda pair: (-pair[1], pair[0]))
+    for chunk in (1, 7, 999, 1 << 25):
+        assert count_distinct(events, chunk=chunk) == len(values)
+        assert top_events(events, 5, chunk=chunk) == expected[:5]
