@@ -59,7 +59,7 @@ def test_missing_program_one_line_error(tmp_path, capsys):
 
 
 def test_output_folder_rejected_before_run(crash, tmp_path, capsys, monkeypatch):
-    # Found by a new-user trial: "-o FOLDER" failed only after the whole run.
+    # "-o FOLDER" used to fail only after the whole recording.
     import tracer.record as record_module
 
     monkeypatch.setattr(record_module._Run, "execute",

@@ -34,9 +34,9 @@ def test_info_lists_top_functions(tmp_path, capsys):
 
 
 def test_large_values_counted_in_pieces():
-    # Block numbers above the bincount table are counted piece by piece (a
-    # whole-trace sort ran out of memory on a 2.4-billion-event trace); any
-    # piece size gives the counts of one sort.
+    # Block numbers above the bincount table are counted piece by piece, because
+    # one sort of a 2.4-billion-event trace ran out of memory. Any piece size
+    # must give the counts of one sort.
     rng = np.random.default_rng(3)
     events = (rng.integers(0, 50, size=1000) * 7919 + (1 << 40)).astype(np.int64)
     values, occurrences = np.unique(events, return_counts=True)
