@@ -192,14 +192,14 @@ def test_packed_spool_round_trip_and_limit(tmp_path):
     assert len(expected) == 8500
     fd = write_file(tmp_path, data)
     try:
-        reader, kept = RecordReader(fd), 0
+        reader, appended = RecordReader(fd), 0
         spools = ThreadSpools(str(tmp_path), has_flags=True, compress=True, packed=True)
-        while kept < 6000:
+        while appended < 6000:
             buffer = spools.take_buffer()
             item = reader.read_packed(buffer[:64])
-            count = min(item.num_events, 6000 - kept)
+            count = min(item.num_events, 6000 - appended)
             spools.append_packed(buffer, item.length, count, item.tid)
-            kept += count
+            appended += count
         spools.finish()
     finally:
         os.close(fd)

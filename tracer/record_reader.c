@@ -266,6 +266,18 @@ static int read_end(clr_reader *reader, uint64_t word)
     return CLR_END;
 }
 
+/* Decode the MAP or END record whose header word is at reader->start; any
+   other control tag makes the stream malformed. */
+static int read_mapping_or_end(clr_reader *reader, uint64_t word)
+{
+    if (CL_CONTROL_TAG(word) == CL_TAG_MAP)
+        return read_map(reader, word);
+    if (CL_CONTROL_TAG(word) == CL_TAG_END)
+        return read_end(reader, word);
+    reader->bad_kind = CL_CONTROL_TAG(word);
+    return CLR_BAD_RECORD;
+}
+
 int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags,
              uint32_t *tids, size_t capacity, size_t *count)
 {
@@ -340,12 +352,7 @@ int clr_read(clr_reader *reader, int64_t *values, uint8_t *kinds, uint8_t *flags
         }
         if (stored > 0)
             break;
-        if (CL_CONTROL_TAG(word) == CL_TAG_MAP)
-            return read_map(reader, word);
-        if (CL_CONTROL_TAG(word) == CL_TAG_END)
-            return read_end(reader, word);
-        reader->bad_kind = CL_CONTROL_TAG(word);
-        return CLR_BAD_RECORD;
+        return read_mapping_or_end(reader, word);
     }
     *count = stored;
     reader->events_read += stored;
@@ -557,12 +564,7 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
         }
         if (count > 0)
             break;
-        if (CL_CONTROL_TAG(word) == CL_TAG_MAP)
-            return read_map(reader, word);
-        if (CL_CONTROL_TAG(word) == CL_TAG_END)
-            return read_end(reader, word);
-        reader->bad_kind = CL_CONTROL_TAG(word);
-        return CLR_BAD_RECORD;
+        return read_mapping_or_end(reader, word);
     }
     *length = (size_t)(cursor - out);
     *events = count;
