@@ -89,7 +89,7 @@ def trace_calls(argv, folder):
 
 
 class _BothCollector:
-    """What ``MemCollector`` does, keeping the call events in the packed spool too."""
+    """A ``MemCollector`` that keeps the call events in the packed spool too."""
 
     kind = "mem"
 

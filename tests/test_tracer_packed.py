@@ -1,9 +1,9 @@
 """Packed events and the shared-memory ring, on hand-made streams.
 
-The reference is the decoding reader (``RecordReader.read``): packing a
+The reference is the decoding reader (``RecordReader.read``). Packing a
 stream and unpacking it again must give the same events, thread by thread,
-whatever the piece sizes; and a stream handed over in ring chunks must read
-the same as through a pipe.
+whatever the piece sizes. A stream handed over in ring chunks must read the
+same as through a pipe.
 """
 import os
 import struct

@@ -29,9 +29,9 @@ static int vector_packing(void)
 #endif
 }
 
-/* spanning[(word >> 2) & 511] is 1 when the access of a memory record
-   (offset in its block in bits 3-8 of the index, size code in bits 0-2)
-   spans two blocks; code 7 is not used and reads as 64 bytes. */
+/* spanning[(word >> 2) & 511] is 1 when the access of a memory record spans
+   two blocks. The index has the offset in the block in bits 3-8 and the size
+   code in bits 0-2. Code 7 is not used and reads as 64 bytes. */
 static uint8_t spanning[512];
 
 static void fill_spanning(void)
@@ -444,7 +444,7 @@ __attribute__((target("avx512f,avx512cd,avx512bw,avx512vbmi2,popcnt")))
 static const unsigned char *pack_groups(const unsigned char *next, const unsigned char *stop,
                                         uint8_t **cursor, uint64_t *base, size_t *count)
 {
-    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
+    const __m512i ones = _mm512_set1_epi64(1), store_bit = _mm512_set1_epi64(2);
     const __m512i code_mask = _mm512_set1_epi64(7), largest_code = _mm512_set1_epi64(6);
     const __m512i offset_mask = _mm512_set1_epi64(63), block_bytes = _mm512_set1_epi64(64);
     const __m512i longest_zigzag = _mm512_set1_epi64(56), six = _mm512_set1_epi64(6);
@@ -455,27 +455,31 @@ static const unsigned char *pack_groups(const unsigned char *next, const unsigne
 
     for (; stop - next >= 8 * CL_RECORD_SIZE; next += 8 * CL_RECORD_SIZE, groups++) {
         __m512i words = _mm512_loadu_si512((const void *)next);
-        __m512i offset = _mm512_and_si512(_mm512_srli_epi64(words, CL_MEM_ADDRESS_SHIFT), offset_mask);
+        __m512i offset = _mm512_and_si512(_mm512_srli_epi64(words, CL_MEM_ADDRESS_SHIFT),
+                                          offset_mask);
         __m512i code = _mm512_min_epu64(_mm512_and_si512(_mm512_srli_epi64(words, 2), code_mask),
                                         largest_code);
-        __m512i end = _mm512_add_epi64(offset, _mm512_sllv_epi64(one, code));
+        __m512i end = _mm512_add_epi64(offset, _mm512_sllv_epi64(ones, code));
         __m512i values, deltas, zigzags, bits, lengths, coded, byte_masks;
         uint64_t keep, last;
 
-        if (_mm512_test_epi64_mask(words, one) != 0 || _mm512_cmpgt_epu64_mask(end, block_bytes) != 0)
+        if (_mm512_test_epi64_mask(words, ones) != 0
+            || _mm512_cmpgt_epu64_mask(end, block_bytes) != 0)
             break; /* a call, a control record or a spanning access */
         values = _mm512_or_si512(
             _mm512_slli_epi64(_mm512_srli_epi64(words, CL_MEM_ADDRESS_SHIFT + CL_BLOCK_SHIFT), 2),
-            _mm512_and_si512(words, two));
-        deltas = _mm512_sub_epi64(values, _mm512_alignr_epi64(values, _mm512_set1_epi64((long long)previous), 7));
+            _mm512_and_si512(words, store_bit));
+        /* Each value minus the one before it: the previous group's last for the first. */
+        deltas = _mm512_sub_epi64(
+            values, _mm512_alignr_epi64(values, _mm512_set1_epi64((long long)previous), 7));
         zigzags = _mm512_xor_si512(_mm512_slli_epi64(deltas, 1), _mm512_srai_epi64(deltas, 63));
-        bits = _mm512_sub_epi64(block_bytes, _mm512_lzcnt_epi64(_mm512_or_si512(zigzags, one)));
+        bits = _mm512_sub_epi64(block_bytes, _mm512_lzcnt_epi64(_mm512_or_si512(zigzags, ones)));
         if (_mm512_cmpgt_epu64_mask(bits, longest_zigzag) != 0)
             break; /* a 9-byte varint */
         lengths = _mm512_srli_epi64(_mm512_mullo_epi32(_mm512_add_epi64(bits, six), by_seven), 8);
         coded = _mm512_or_si512(_mm512_sllv_epi64(zigzags, lengths),
-                                _mm512_sllv_epi64(one, _mm512_sub_epi64(lengths, one)));
-        byte_masks = _mm512_sub_epi64(_mm512_sllv_epi64(one, lengths), one);
+                                _mm512_sllv_epi64(ones, _mm512_sub_epi64(lengths, ones)));
+        byte_masks = _mm512_sub_epi64(_mm512_sllv_epi64(ones, lengths), ones);
         keep = (uint64_t)_mm_cvtsi128_si64(_mm512_cvtepi64_epi8(byte_masks));
         _mm512_storeu_si512((void *)out, _mm512_maskz_compress_epi8(keep, coded));
         out += __builtin_popcountll(keep);
@@ -498,6 +502,7 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
     uint8_t *cursor = out, *room_end;
     size_t count = 0;
     uint64_t *slot, base;
+    size_t room;
     int status;
 
     *length = *events = 0;
@@ -530,8 +535,9 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
         /* Only as many records as surely fit: the loop checks no room. */
         next = reader->buffer + reader->start;
         stop = next + (reader->stop - reader->start) / CL_RECORD_SIZE * CL_RECORD_SIZE;
-        if ((size_t)(stop - next) / CL_RECORD_SIZE > (size_t)(room_end - cursor) / PACKED_RECORD_MAX)
-            stop = next + (size_t)(room_end - cursor) / PACKED_RECORD_MAX * CL_RECORD_SIZE;
+        room = (size_t)(room_end - cursor) / PACKED_RECORD_MAX; /* records */
+        if ((size_t)(stop - next) / CL_RECORD_SIZE > room)
+            stop = next + room * CL_RECORD_SIZE;
         while (next < stop) {
             const unsigned char *group_stop;
 #ifdef CLR_HAVE_AVX512
@@ -539,7 +545,9 @@ int clr_read_packed(clr_reader *reader, uint8_t *out, size_t capacity, size_t *l
                 next = pack_groups(next, stop, &cursor, &base, &count);
 #endif
             /* What the vector loop left: up to 8 records one by one. */
-            group_stop = (size_t)(stop - next) > 8 * CL_RECORD_SIZE ? next + 8 * CL_RECORD_SIZE : stop;
+            group_stop = stop;
+            if ((size_t)(stop - next) > 8 * CL_RECORD_SIZE)
+                group_stop = next + 8 * CL_RECORD_SIZE;
             next = pack_records(next, group_stop, &cursor, &base, &count);
             if (next < group_stop)
                 break; /* a control record */

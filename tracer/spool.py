@@ -8,9 +8,9 @@ trades CPU time for disk space).
 
 A packed spool keeps events in the packed form that the record reader
 produces in C (tracer/record_reader.h: a varint of the difference to the
-previous event, about 2 bytes per memory event) and decodes them when the
-trace is written. zstd then compresses a quarter of the bytes, so a memory
-trace takes the reader about a third of the time that 9-byte events take.
+previous event, about 2.5 bytes per memory event of perl) and decodes them
+when the trace is written. zstd then compresses about a third of the bytes
+of 8-byte events, and runs about twice as fast on them.
 """
 import os
 import queue
@@ -134,10 +134,10 @@ class Spool:
                        if has_flags and not packed else None)
 
     def append_packed(self, buffer, length, num_events):
-        """Append the packed events in ``buffer[:length]``; the first ``num_events`` count.
+        """Append the packed events in ``buffer[:length]``, of which the first ``num_events`` count.
 
         ``num_events`` may be smaller than the events there when a limit cuts a
-        piece; nothing may be appended after such a piece. With a background
+        piece, and then nothing may be appended after that piece. With a background
         writer, ``buffer`` must come from ``ThreadSpools.take_buffer`` and goes
         back to it once written.
         """

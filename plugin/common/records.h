@@ -14,9 +14,10 @@
  *   memory    one load or store: word = address << 5 | size code << 2 |
  *             CL_MEM_STORE for a store (CL_MEM_WORD), where the access
  *             covers 1 << size code bytes (1 to 64, codes 0 to 6; code 7
- *             is not used, readers take it as 64 bytes) from the address. The reader turns it into the 64-byte blocks it touches:
- *             one, or two for an access that spans a block boundary. A tool
- *             that sees an access of another size writes one record per
+ *             is not used, readers take it as 64 bytes) from the address.
+ *             The reader turns it into the 64-byte blocks it touches: one,
+ *             or two for an access that spans a block boundary. A tool that
+ *             instruments an access of another size writes one record per
  *             block it touches, each with code 0 (CL_MEM_BLOCK_WORD).
  *   CALL      one executed call instruction: word = callee address << 8 |
  *             CL_TAG_CALL (CL_CALL_WORD; x86-64 user addresses fit 56 bits).
